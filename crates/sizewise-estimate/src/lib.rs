@@ -1,0 +1,1 @@
+//! Estimator core (work in progress).

@@ -1,0 +1,94 @@
+//! sizewise: measure, compare and combine small and large language models.
+
+mod cmd_catalog;
+mod cmd_tokens;
+mod human;
+mod table;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sizewise_catalog::Catalog;
+
+/// Measure, compare and combine small and large language models.
+///
+/// Every number says where it came from: estimated (from the model's
+/// architecture and the hardware's datasheet), measured, or published (a
+/// catalog fact with its source).
+#[derive(Parser)]
+#[command(
+    name = "sizewise",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+struct Cli {
+    /// Extra catalog folder (with models/*.toml and hardware/*.toml); entries
+    /// with an existing id replace it. Repeatable. The user folder
+    /// (~/.config/sizewise/catalog on Linux) is always read.
+    #[arg(long, global = true, value_name = "DIR", env = "SIZEWISE_CATALOG")]
+    catalog: Vec<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The models of the catalog, with their sources.
+    Models(cmd_catalog::ModelsArgs),
+    /// The hardware of the catalog, with their sources.
+    Hardware(cmd_catalog::HardwareArgs),
+    /// How a text splits into tokens; count, context-window fit and input cost per model.
+    Tokens(cmd_tokens::TokensArgs),
+}
+
+fn user_catalog_dir() -> Option<PathBuf> {
+    dirs::config_dir().map(|d| d.join("sizewise").join("catalog"))
+}
+
+fn load_catalog(extra: &[PathBuf]) -> anyhow::Result<Catalog> {
+    let mut dirs: Vec<PathBuf> = user_catalog_dir().into_iter().collect();
+    for d in extra {
+        anyhow::ensure!(
+            d.is_dir(),
+            "catalog folder {} does not exist\n  hint: --catalog takes a folder holding models/*.toml and hardware/*.toml",
+            d.display()
+        );
+        dirs.push(d.clone());
+    }
+    Catalog::load(&dirs).context("loading the catalog")
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let catalog = load_catalog(&cli.catalog)?;
+    match cli.command {
+        Command::Models(a) => cmd_catalog::models(&catalog, a),
+        Command::Hardware(a) => cmd_catalog::hardware(&catalog, a),
+        Command::Tokens(a) => cmd_tokens::tokens(&catalog, a),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // Broken pipes (`sizewise models | head`) are not errors worth a message.
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            let mut msg = format!("error: {e}");
+            for cause in e.chain().skip(1) {
+                msg.push_str(&format!("\n  caused by: {cause}"));
+            }
+            eprintln!("{msg}");
+            ExitCode::from(2)
+        }
+    }
+}
