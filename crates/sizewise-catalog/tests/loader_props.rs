@@ -1,5 +1,6 @@
 //! Property tests: no catalog file, however malformed, makes the loader panic;
 //! every rejection names the file and a line inside it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 
@@ -80,7 +81,7 @@ proptest! {
     #[test]
     fn absurd_numbers_are_rejected_not_trusted(v in prop_oneof![Just(f64::NAN), Just(f64::INFINITY), Just(-1.0), Just(0.0)]) {
         let text = format!("id = \"x\"\nname = \"X\"\nfamily = \"F\"\ndeveloper = \"D\"\ncategory = \"SLM\"\nopen_weights = true\nparams_total = {v}\n");
-        let text = text.replace("NaN", "nan").replace("inf", "inf");
+        let text = text.replace("NaN", "nan");
         let r = parse_model(Path::new("f.toml"), &text);
         prop_assert!(r.is_err());
     }

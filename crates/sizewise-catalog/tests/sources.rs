@@ -1,4 +1,5 @@
 //! Every fact of the embedded catalog has a source; undisclosed stays undisclosed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use sizewise_catalog::{Catalog, Status};
 
@@ -49,10 +50,10 @@ fn every_model_fact_has_a_source() {
                 missing.push(format!("{}: {field}", m.id));
             }
         }
-        if let Some(api) = &m.api {
-            if api.source.trim().is_empty() || api.as_of.is_empty() {
-                missing.push(format!("{}: api price source/date", m.id));
-            }
+        if let Some(api) = &m.api
+            && (api.source.trim().is_empty() || api.as_of.is_empty())
+        {
+            missing.push(format!("{}: api price source/date", m.id));
         }
         for s in &m.scores {
             if s.source.trim().is_empty() || s.setting.trim().is_empty() {
@@ -89,10 +90,10 @@ fn every_hardware_fact_has_a_source() {
                 missing.push(format!("{}: {field}", h.id));
             }
         }
-        if let Some(cl) = &h.cloud {
-            if cl.source.trim().is_empty() {
-                missing.push(format!("{}: cloud price", h.id));
-            }
+        if let Some(cl) = &h.cloud
+            && cl.source.trim().is_empty()
+        {
+            missing.push(format!("{}: cloud price", h.id));
         }
     }
     assert!(

@@ -1,8 +1,13 @@
 //! sizewise: measure, compare and combine small and large language models.
 
 mod cmd_catalog;
+mod cmd_compare;
+mod cmd_estimate;
 mod cmd_tokens;
 mod human;
+mod i18n;
+mod plan;
+mod scenario;
 mod table;
 
 use std::path::PathBuf;
@@ -37,6 +42,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The article's comparison table in numbers: small and large models across
+    /// the ten dimensions (the main job).
+    Compare(cmd_compare::CompareArgs),
+    /// Every dimension for one model on one device, each number with a band and its basis.
+    Estimate(cmd_estimate::EstimateArgs),
+    /// Which hardware runs a model, at which precision and longest context.
+    Fit(cmd_estimate::FitArgs),
+    /// The estimator against published measurements (error per row).
+    Validate(cmd_estimate::ValidateArgs),
     /// The models of the catalog, with their sources.
     Models(cmd_catalog::ModelsArgs),
     /// The hardware of the catalog, with their sources.
@@ -65,6 +79,10 @@ fn load_catalog(extra: &[PathBuf]) -> anyhow::Result<Catalog> {
 fn run(cli: Cli) -> anyhow::Result<()> {
     let catalog = load_catalog(&cli.catalog)?;
     match cli.command {
+        Command::Compare(a) => cmd_compare::compare(&catalog, a),
+        Command::Estimate(a) => cmd_estimate::estimate(&catalog, a),
+        Command::Fit(a) => cmd_estimate::fit(&catalog, a),
+        Command::Validate(a) => cmd_estimate::validate(&catalog, a),
         Command::Models(a) => cmd_catalog::models(&catalog, a),
         Command::Hardware(a) => cmd_catalog::hardware(&catalog, a),
         Command::Tokens(a) => cmd_tokens::tokens(&catalog, a),

@@ -1,0 +1,841 @@
+//! The numeric core: every dimension of one model x hardware x workload, as
+//! (p10, p50, p90) bands, without strings or allocation so that sweeps are fast.
+
+use sizewise_catalog::{Architecture, Hardware, HardwareClass, Model};
+
+use crate::arch::{ParamCount, count_params, experts_touched};
+use crate::error::EstimateError;
+use crate::precision::{ComputeDtype, Precision};
+use crate::priors::{Engine, Priors, Tri, priors, training_mfu};
+
+/// A (p10, p50, p90) band of a quantity, p10 <= p50 <= p90.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+pub struct Band {
+    /// 10th percentile.
+    pub p10: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+}
+
+impl Band {
+    /// A band from three values in any order.
+    pub fn of(a: f64, b: f64, c: f64) -> Band {
+        let mut v = [a, b, c];
+        v.sort_by(f64::total_cmp);
+        Band {
+            p10: v[0],
+            p50: v[1],
+            p90: v[2],
+        }
+    }
+
+    /// A known value (no spread).
+    pub fn exact(v: f64) -> Band {
+        Band {
+            p10: v,
+            p50: v,
+            p90: v,
+        }
+    }
+
+    /// Applies `f` to each point and re-sorts.
+    pub fn map(self, f: impl Fn(f64) -> f64) -> Band {
+        Band::of(f(self.p10), f(self.p50), f(self.p90))
+    }
+
+    /// True when every point is finite.
+    pub fn is_finite(&self) -> bool {
+        self.p10.is_finite() && self.p50.is_finite() && self.p90.is_finite()
+    }
+}
+
+/// What the user asks about: the workload and the deployment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// Weight precision (default: bf16 on datacenter GPUs, q4_k_m elsewhere).
+    pub precision: Option<Precision>,
+    /// Engine (default: vLLM on GPUs for float weights, llama.cpp otherwise).
+    pub engine: Option<Engine>,
+    /// Concurrent sequences decoded together.
+    pub batch: u32,
+    /// Prompt length in tokens.
+    pub prompt_tokens: u64,
+    /// Output length in tokens.
+    pub output_tokens: u64,
+    /// Tokens kept in the KV cache per sequence (default prompt + output).
+    pub context: Option<u64>,
+    /// Devices serving one replica (tensor parallelism).
+    pub gpus: u32,
+    /// Training tokens (default: the catalog's figure).
+    pub training_tokens: Option<f64>,
+    /// Devices for the training-time estimate.
+    pub train_gpus: u32,
+    /// Fine-tuning tokens for the fine-tuning estimate.
+    pub finetune_tokens: f64,
+    /// Requests per day, for monthly cost.
+    pub requests_per_day: f64,
+    /// Electricity price, USD per kWh.
+    pub usd_per_kwh: f64,
+    /// Grid carbon intensity, kg CO2 per kWh.
+    pub kg_co2_per_kwh: f64,
+    /// Memory of the device when the catalog has no fixed size (CPUs), GB.
+    pub memory_gb: Option<f64>,
+    /// Full activation recomputation in training (8·N·D instead of 6·N·D).
+    pub recompute: bool,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario {
+            precision: None,
+            engine: None,
+            batch: 1,
+            prompt_tokens: 1000,
+            output_tokens: 250,
+            context: None,
+            gpus: 1,
+            training_tokens: None,
+            train_gpus: 1024,
+            finetune_tokens: 1e8,
+            requests_per_day: 10_000.0,
+            usd_per_kwh: 0.15,
+            kg_co2_per_kwh: 0.4,
+            memory_gb: None,
+            recompute: false,
+        }
+    }
+}
+
+/// Electricity-to-compute overhead of a datacenter (cooling, power conversion).
+pub const PUE: f64 = 1.2;
+/// Hours in an average month.
+pub const HOURS_PER_MONTH: f64 = 730.5;
+/// Years over which a purchased device is written off.
+pub const AMORTIZATION_YEARS: f64 = 3.0;
+/// Chinchilla's compute-optimal ratio of training tokens to parameters.
+pub const CHINCHILLA_TOKENS_PER_PARAM: f64 = 20.0;
+/// Bytes per parameter for full training with Adam in mixed precision: bf16
+/// weights (2) and gradients (2), fp32 master weights and two moments (12).
+pub const TRAIN_BYTES_PER_PARAM: f64 = 16.0;
+/// Sequence length assumed for training activations.
+pub const TRAIN_SEQ: f64 = 4096.0;
+/// LoRA rank assumed for the fine-tuning memory estimate (q, k, v, o adapters).
+pub const LORA_RANK: f64 = 16.0;
+
+/// The architecture reduced to the numbers the estimator needs, computed once
+/// per model so that each estimate is O(1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArchSummary {
+    /// Parameter counts.
+    pub params: ParamCount,
+    /// Transformer blocks.
+    pub layers: f64,
+    /// Residual width.
+    pub hidden: f64,
+    /// Vocabulary size.
+    pub vocab: f64,
+    /// KV elements per token of full-attention layers.
+    pub kv_full: f64,
+    /// KV elements per token of sliding-window layers.
+    pub kv_slide: f64,
+    /// Sliding window (tokens), infinity when none.
+    pub window: f64,
+    /// Attention FLOPs per attended token, full layers.
+    pub attn_full: f64,
+    /// Attention FLOPs per attended token, sliding layers.
+    pub attn_slide: f64,
+    /// (experts, active) for MoE models.
+    pub moe: Option<(u32, u32)>,
+    /// Parameters of one expert summed over all layers.
+    pub expert_params: f64,
+    /// Mean feed-forward width (per active expert set).
+    pub ffn: f64,
+    /// Query heads (mean).
+    pub heads: f64,
+}
+
+impl ArchSummary {
+    /// Summarises `a`.
+    pub fn new(a: &Architecture, context_window: Option<u64>) -> ArchSummary {
+        let params = count_params(a, context_window);
+        let hd = a.head_dim as f64;
+        let (mut kv_full, mut kv_slide, mut attn_full, mut attn_slide) = (0.0, 0.0, 0.0, 0.0);
+        let mut ffn = 0.0;
+        let mut heads = 0.0;
+        for i in 0..a.layers as usize {
+            let kv = 2.0 * a.kv_heads_at(i) as f64 * hd;
+            let at = 4.0 * a.heads_at(i) as f64 * hd;
+            if a.is_sliding_layer(i) {
+                kv_slide += kv;
+                attn_slide += at;
+            } else {
+                kv_full += kv;
+                attn_full += at;
+            }
+            ffn += a.ffn_at(i) as f64;
+            heads += a.heads_at(i) as f64;
+        }
+        let layers = a.layers.max(1) as f64;
+        let moe = match (a.experts, a.experts_active) {
+            (Some(e), Some(k)) if e > 1 => Some((e, k)),
+            _ => None,
+        };
+        let expert_params = match moe {
+            Some((e, k)) if e > k => (params.blocks_total - params.blocks_active) / (e - k) as f64,
+            _ => 0.0,
+        };
+        ArchSummary {
+            params,
+            layers,
+            hidden: a.hidden as f64,
+            vocab: a.vocab as f64,
+            kv_full,
+            kv_slide,
+            window: a.sliding_window.map_or(f64::INFINITY, |w| w as f64),
+            attn_full,
+            attn_slide,
+            moe,
+            expert_params,
+            ffn: ffn / layers * moe.map_or(1.0, |(_, k)| k as f64),
+            heads: heads / layers,
+        }
+    }
+
+    /// KV elements for one sequence holding `ctx` tokens.
+    pub fn kv_elems(&self, ctx: f64) -> f64 {
+        self.kv_full * ctx + self.kv_slide * ctx.min(self.window)
+    }
+
+    /// Attention FLOPs of one new token over `ctx` earlier tokens.
+    pub fn attn_token(&self, ctx: f64) -> f64 {
+        self.attn_full * ctx + self.attn_slide * ctx.min(self.window)
+    }
+
+    /// Attention FLOPs of a causal prefill of `n` tokens.
+    pub fn attn_prefill(&self, n: f64) -> f64 {
+        let w = self.window;
+        let slide_pairs = if w < n {
+            w * w / 2.0 + (n - w) * w
+        } else {
+            n * n / 2.0
+        };
+        self.attn_full * n * n / 2.0 + self.attn_slide * slide_pairs
+    }
+
+    /// Weights read from memory for one decode step of `batch` sequences
+    /// (parameters, not bytes): blocks with the experts the batch touches, plus
+    /// the output projection.
+    pub fn weights_read(&self, batch: f64) -> f64 {
+        match self.moe {
+            Some((e, k)) => {
+                let shared = self.params.blocks_active - k as f64 * self.expert_params;
+                shared + experts_touched(e, k, batch) * self.expert_params + self.params.lm_head
+            }
+            None => self.params.blocks_active + self.params.lm_head,
+        }
+    }
+}
+
+/// The resolved deployment: what was chosen where the user left a default.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Deployment {
+    /// Weight precision.
+    pub precision: Precision,
+    /// Engine.
+    pub engine: Engine,
+    /// Efficiency priors used.
+    pub priors: Priors,
+    /// Peak FLOP/s used for the matrix products (one device).
+    pub peak_flops: f64,
+    /// Which peak that is.
+    pub compute: ComputeDtype,
+    /// Peak memory bandwidth of one device, bytes/s.
+    pub bandwidth: f64,
+    /// Device memory, bytes (one device).
+    pub memory_bytes: f64,
+    /// Share of device memory a model may use.
+    pub usable_fraction: f64,
+    /// Bytes per KV-cache element.
+    pub kv_bytes: f64,
+    /// Device-to-device bandwidth, bytes/s.
+    pub link_bw: f64,
+    /// Latency of one all-reduce, seconds.
+    pub link_latency_s: f64,
+    /// True when the compute peak is a third-party estimate, not a datasheet figure.
+    pub peak_is_estimate: bool,
+}
+
+/// Every number of the estimate, as bands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Numbers {
+    /// The resolved deployment.
+    pub deployment: Deployment,
+    /// Weights in memory (all experts), bytes.
+    pub weights_bytes: f64,
+    /// KV cache for the batch at the scenario's context, bytes.
+    pub kv_bytes: f64,
+    /// KV bytes per token of context (one sequence).
+    pub kv_bytes_per_token: f64,
+    /// Transient activations and logits, bytes.
+    pub activation_bytes: f64,
+    /// Engine runtime (CUDA context, buffers), bytes.
+    pub runtime_bytes: f64,
+    /// Memory needed to serve (all devices), bytes.
+    pub inference_memory_bytes: f64,
+    /// Usable memory of all devices, bytes.
+    pub usable_memory_bytes: f64,
+    /// Whether the scenario fits.
+    pub fits: bool,
+    /// Devices needed to hold weights, cache and buffers.
+    pub min_devices: u32,
+    /// Longest context per sequence that fits beside the weights (capped by the model's window).
+    pub max_context_fits: f64,
+    /// FLOPs per output token (batch 1, average context).
+    pub flops_per_token: f64,
+    /// Bytes moved per decode step per sequence.
+    pub bytes_per_token: f64,
+    /// True when decode at this batch is limited by bandwidth.
+    pub memory_bound: bool,
+    /// Time to first token, seconds.
+    pub ttft_s: Band,
+    /// Time per output token (at the scenario's batch), seconds.
+    pub tpot_s: Band,
+    /// Decode tokens/s of one stream.
+    pub decode_tokens_per_s: Band,
+    /// End-to-end request time, seconds.
+    pub e2e_s: Band,
+    /// Output tokens/s over the whole batch, prefill share included.
+    pub throughput_tokens_per_s: Band,
+    /// Prefill tokens/s.
+    pub prefill_tokens_per_s: Band,
+    /// Training FLOPs (6·N·D).
+    pub training_flops: f64,
+    /// Training tokens used.
+    pub training_tokens: f64,
+    /// True when the training tokens are the compute-optimal default, not a fact.
+    pub training_tokens_assumed: bool,
+    /// Training MFU band.
+    pub training_mfu: Band,
+    /// Device-hours to train.
+    pub training_device_hours: Band,
+    /// Wall time on `train_gpus` devices, seconds.
+    pub training_wall_s: Band,
+    /// Full fine-tune device-hours on `finetune_tokens`.
+    pub finetune_full_hours: Band,
+    /// LoRA fine-tune device-hours on `finetune_tokens`.
+    pub finetune_lora_hours: Band,
+    /// Memory to train (full), bytes.
+    pub train_memory_full: f64,
+    /// Memory for LoRA on bf16 weights, bytes.
+    pub train_memory_lora: f64,
+    /// Memory for QLoRA on 4-bit weights, bytes.
+    pub train_memory_qlora: f64,
+    /// Hourly cost of one replica (all devices), USD, when a price is known.
+    pub usd_per_hour: Option<f64>,
+    /// True when the hourly cost comes from a purchase price written off, not a rental.
+    pub usd_per_hour_from_purchase: bool,
+    /// True when the hourly cost is electricity alone (no price in the catalog).
+    pub usd_per_hour_electricity_only: bool,
+    /// Self-hosted USD per 1M output tokens at the scenario's batch.
+    pub self_hosted_usd_per_1m_output: Option<Band>,
+    /// Self-hosted monthly cost of the workload.
+    pub monthly_self_hosted_usd: Option<Band>,
+    /// Replicas needed for the workload's average rate.
+    pub replicas: Band,
+    /// Training cost at the device's rental price.
+    pub training_usd: Option<Band>,
+    /// Energy per 1M output tokens, kWh.
+    pub kwh_per_1m_output: Option<Band>,
+    /// Training energy, kWh.
+    pub training_kwh: Option<Band>,
+    /// Training emissions, kg CO2.
+    pub training_co2_kg: Option<Band>,
+}
+
+fn usable_fraction(class: HardwareClass) -> f64 {
+    match class {
+        HardwareClass::DatacenterGpu | HardwareClass::ConsumerGpu => 0.92,
+        // macOS lets the GPU wire about 70-75% of unified memory by default.
+        HardwareClass::AppleSilicon => 0.70,
+        // The OS and other apps keep most of a phone's memory.
+        HardwareClass::Phone => 0.40,
+        HardwareClass::Edge => 0.80,
+        HardwareClass::Cpu => 0.85,
+    }
+}
+
+fn default_precision(h: &Hardware) -> Precision {
+    match h.class {
+        HardwareClass::DatacenterGpu if h.bf16_tflops.is_some() => Precision::Bf16,
+        HardwareClass::DatacenterGpu => Precision::Fp16,
+        _ => Precision::Q4KM,
+    }
+}
+
+fn default_engine(h: &Hardware, p: Precision) -> Engine {
+    if h.class.is_gpu() && !p.is_gguf() {
+        Engine::Vllm
+    } else {
+        Engine::LlamaCpp
+    }
+}
+
+fn peak_for(h: &Hardware, dtype: ComputeDtype) -> Option<f64> {
+    let t = match dtype {
+        ComputeDtype::Fp32 => h.fp32_tflops,
+        ComputeDtype::Fp16 => h.fp16_tflops,
+        ComputeDtype::Bf16 => h.bf16_tflops,
+        ComputeDtype::Fp8 => h.fp8_tflops,
+        ComputeDtype::Int8 => h.int8_tops,
+    };
+    t.map(|x| x * 1e12)
+}
+
+/// Resolves defaults and checks that the hardware can run the scenario.
+pub fn deployment(h: &Hardware, s: &Scenario) -> Result<Deployment, EstimateError> {
+    let precision = match (s.precision, s.engine) {
+        (Some(p), _) => p,
+        // GPU serving engines run float weights by default.
+        (None, Some(e)) if e != Engine::LlamaCpp => {
+            if h.bf16_tflops.is_some() {
+                Precision::Bf16
+            } else {
+                Precision::Fp16
+            }
+        }
+        (None, _) => default_precision(h),
+    };
+    let engine = s.engine.unwrap_or_else(|| default_engine(h, precision));
+    let pri = priors(engine, h.class, &h.id)?;
+    if precision.is_gguf() && engine != Engine::LlamaCpp {
+        return Err(EstimateError::InvalidScenario(format!(
+            "{precision} is a GGUF format, which {} does not run\n  hint: use --engine llama.cpp, or a precision such as bf16, fp8, int8 or int4",
+            engine.name()
+        )));
+    }
+    let mut peak_is_estimate = false;
+    let (compute, peak) = if h.class.is_gpu() {
+        let want = precision.gpu_compute();
+        match peak_for(h, want) {
+            Some(p) => (want, p),
+            None => {
+                // Float formats need their own units; quantised weights fall back
+                // to the fp16 tensor path, then to plain fp32 cores.
+                let fallback = match precision {
+                    Precision::Bf16 | Precision::Fp8 => None,
+                    Precision::Fp16 => None,
+                    _ => peak_for(h, ComputeDtype::Fp16)
+                        .map(|p| (ComputeDtype::Fp16, p))
+                        .or_else(|| {
+                            peak_for(h, ComputeDtype::Fp32).map(|p| (ComputeDtype::Fp32, p))
+                        }),
+                };
+                match fallback {
+                    Some(f) => f,
+                    None => {
+                        return Err(EstimateError::Unsupported {
+                            hardware: h.id.clone(),
+                            what: format!("{precision} (no {want:?} throughput in its datasheet)"),
+                            hint: match precision {
+                                Precision::Bf16 => "use --precision fp16".into(),
+                                Precision::Fp8 => "FP8 needs Ada, Hopper or newer: use --precision bf16, int8 or int4".into(),
+                                _ => "use --precision fp32 or a quantised format".into(),
+                            },
+                        });
+                    }
+                }
+            }
+        }
+    } else {
+        // CPUs and SoCs: quantised weights use int8 dot products where the
+        // catalog has them, everything else the fp32 SIMD peak.
+        let int8 = if precision.is_quantized() {
+            peak_for(h, ComputeDtype::Int8)
+        } else {
+            None
+        };
+        match int8
+            .map(|p| (ComputeDtype::Int8, p))
+            .or_else(|| peak_for(h, ComputeDtype::Fp32).map(|p| (ComputeDtype::Fp32, p)))
+        {
+            Some(x) => x,
+            None => match h.estimate("fp32_tflops").and_then(|e| e.value) {
+                Some(v) => {
+                    peak_is_estimate = true;
+                    (ComputeDtype::Fp32, v * 1e12)
+                }
+                None => {
+                    return Err(EstimateError::MissingFact {
+                        what: format!("{} has no published compute throughput", h.id),
+                        hint: "add fp32_tflops to a catalog override (docs/CATALOG.md), or run `sizewise probe` on the machine".into(),
+                    });
+                }
+            },
+        }
+    };
+    let memory_bytes = match (s.memory_gb, h.memory_bytes()) {
+        (Some(gb), _) => gb * sizewise_catalog::hardware::MEMORY_GB_BYTES,
+        (None, Some(b)) => b,
+        (None, None) => {
+            return Err(EstimateError::MissingFact {
+                what: format!(
+                    "{} has no fixed memory size (it depends on the system)",
+                    h.id
+                ),
+                hint: "pass --memory-gb N with the machine's RAM".into(),
+            });
+        }
+    };
+    let (link_bw, link_latency_s) = match h.interconnect_gbs {
+        Some(g) => (g * 1e9, 10e-6),
+        // PCIe 4.0 x16, about 25 GB/s in practice, with a higher launch latency.
+        None => (25e9, 25e-6),
+    };
+    Ok(Deployment {
+        precision,
+        engine,
+        priors: pri,
+        peak_flops: peak,
+        compute,
+        bandwidth: h.bandwidth_bytes_per_s(),
+        memory_bytes,
+        usable_fraction: usable_fraction(h.class),
+        kv_bytes: if precision == Precision::Fp32 {
+            4.0
+        } else {
+            2.0
+        },
+        link_bw,
+        link_latency_s,
+        peak_is_estimate,
+    })
+}
+
+/// Prefill chunk of the engine: llama.cpp processes prompts in micro-batches of 512.
+fn prefill_chunk(e: Engine) -> f64 {
+    match e {
+        Engine::LlamaCpp => 512.0,
+        Engine::Vllm | Engine::TrtLlm => 8192.0,
+        Engine::Transformers => f64::INFINITY,
+    }
+}
+
+fn runtime_bytes(d: &Deployment, class: HardwareClass) -> f64 {
+    let gib = 1024f64.powi(3);
+    match (d.engine, class.is_gpu()) {
+        (Engine::Vllm | Engine::TrtLlm, _) => 1.0 * gib,
+        (Engine::Transformers, _) => 0.8 * gib,
+        (Engine::LlamaCpp, true) => 0.4 * gib,
+        (Engine::LlamaCpp, false) => 0.1 * gib,
+    }
+}
+
+/// Per-device efficiency of matrix products falls as tensor parallelism makes
+/// each device's share of every matrix smaller.
+fn tp_efficiency(gpus: f64) -> f64 {
+    1.0 / (1.0 + 0.15 * (gpus - 1.0))
+}
+
+struct Timing {
+    ttft: f64,
+    tpot: f64,
+    prefill_batch: f64,
+}
+
+fn timing(
+    a: &ArchSummary,
+    d: &Deployment,
+    s: &Scenario,
+    mfu: f64,
+    bw_eff: f64,
+    layer_s: f64,
+    req_s: f64,
+) -> Timing {
+    let g = s.gpus.max(1) as f64;
+    let b = s.batch.max(1) as f64;
+    let p = s.prompt_tokens as f64;
+    let o = s.output_tokens as f64;
+    let wbytes = d.precision.bytes_per_weight();
+    let flops_rate = d.peak_flops * mfu * g * tp_efficiency(g);
+    let bw = d.bandwidth * bw_eff * g;
+    let comm = |tokens: f64| -> f64 {
+        if g > 1.0 {
+            2.0 * a.layers
+                * (d.link_latency_s + tokens * a.hidden * 2.0 * 2.0 * (g - 1.0) / g / d.link_bw)
+        } else {
+            0.0
+        }
+    };
+    let chunk = prefill_chunk(d.engine);
+    // Prefill of one prompt.
+    let prefill = |tokens: f64, seqs: f64| -> f64 {
+        let per_seq = tokens / seqs;
+        let flops = 2.0 * a.params.matmul_active * tokens + seqs * a.attn_prefill(per_seq);
+        let passes = (tokens / chunk).ceil().max(1.0);
+        let read = passes * a.weights_read(tokens.min(chunk)) * wbytes;
+        (flops / flops_rate).max(read / bw) + passes * a.layers * layer_s + comm(tokens)
+    };
+    let ttft = prefill(p.max(1.0), 1.0) + req_s;
+    let ctx = p + o / 2.0;
+    let kv_read = b * a.kv_elems(ctx) * d.kv_bytes;
+    let step_bytes = a.weights_read(b) * wbytes + kv_read;
+    let step_flops = b * (2.0 * a.params.matmul_active + a.attn_token(ctx));
+    let tpot = (step_bytes / bw).max(step_flops / flops_rate) + a.layers * layer_s + comm(b);
+    Timing {
+        ttft,
+        tpot,
+        prefill_batch: prefill((p * b).max(1.0), b),
+    }
+}
+
+/// Estimates every dimension for `model` on `h` under `s`.
+pub fn estimate_numbers(
+    model: &Model,
+    a: &ArchSummary,
+    h: &Hardware,
+    s: &Scenario,
+) -> Result<Numbers, EstimateError> {
+    if s.batch == 0 {
+        return Err(EstimateError::InvalidScenario(
+            "--batch must be at least 1".into(),
+        ));
+    }
+    if s.gpus == 0 || s.train_gpus == 0 {
+        return Err(EstimateError::InvalidScenario(
+            "--gpus must be at least 1".into(),
+        ));
+    }
+    if s.gpus > 1 && !h.class.is_gpu() {
+        return Err(EstimateError::InvalidScenario(format!(
+            "{} is not a GPU: tensor parallelism across --gpus {} applies to GPUs only",
+            h.id, s.gpus
+        )));
+    }
+    if s.output_tokens == 0 {
+        return Err(EstimateError::InvalidScenario(
+            "--output-tokens must be at least 1".into(),
+        ));
+    }
+    let d = deployment(h, s)?;
+    let g = s.gpus as f64;
+    let b = s.batch as f64;
+    let p = s.prompt_tokens as f64;
+    let o = s.output_tokens as f64;
+    let ctx = s.context.map_or(p + o, |c| c as f64);
+    if let (Some(w), Some(c)) = (model.context_window, s.context)
+        && c > w
+    {
+        {
+            return Err(EstimateError::InvalidScenario(format!(
+                "a context of {c} tokens is longer than {}'s window of {w} tokens\n  hint: `sizewise tokens --file F` shows how much would be cut",
+                model.id
+            )));
+        }
+    }
+    let wbytes = d.precision.bytes_per_weight();
+    let weights_bytes = a.params.total * wbytes;
+    let kv_bytes_per_token = (a.kv_full + a.kv_slide) * d.kv_bytes;
+    let kv_bytes = b * a.kv_elems(ctx) * d.kv_bytes;
+    let chunk = prefill_chunk(d.engine).min(p.max(1.0));
+    let act_tokens = chunk * if d.engine == Engine::LlamaCpp { 1.0 } else { b };
+    let mut activation_bytes =
+        act_tokens * (4.0 * a.hidden + 2.0 * a.ffn) * 2.0 + b * a.vocab * 4.0;
+    if d.engine == Engine::Transformers {
+        // Eager attention materialises the score matrix of one layer.
+        activation_bytes += b * a.heads * p * p * 2.0;
+    }
+    let runtime = runtime_bytes(&d, h.class);
+    let per_device_need = (weights_bytes + kv_bytes) / g + activation_bytes + runtime;
+    let usable = d.memory_bytes * d.usable_fraction;
+    let fits = per_device_need <= usable;
+    let spare = usable - activation_bytes - runtime;
+    let min_devices = if spare <= 0.0 {
+        u32::MAX
+    } else {
+        ((weights_bytes + kv_bytes) / spare)
+            .ceil()
+            .max(1.0)
+            .min(u32::MAX as f64) as u32
+    };
+    let room = usable * g - weights_bytes - g * (activation_bytes + runtime);
+    let mut max_context_fits = if room <= 0.0 {
+        0.0
+    } else {
+        let per_tok = |c: f64| b * a.kv_elems(c) * d.kv_bytes;
+        // kv_elems is piecewise linear and increasing: bisect.
+        let (mut lo, mut hi) = (0.0f64, 1e9f64);
+        for _ in 0..60 {
+            let mid = (lo + hi) / 2.0;
+            if per_tok(mid) <= room {
+                lo = mid
+            } else {
+                hi = mid
+            }
+        }
+        lo.floor()
+    };
+    if let Some(w) = model.context_window {
+        max_context_fits = max_context_fits.min(w as f64);
+    }
+
+    let pri = d.priors;
+    let run = |mfu: f64, bw: f64, layer: f64, req: f64| timing(a, &d, s, mfu, bw, layer, req);
+    let fast = run(
+        pri.prefill_mfu.hi,
+        pri.decode_bw.hi,
+        pri.per_layer_s.hi,
+        pri.per_request_s.hi,
+    );
+    let mid = run(
+        pri.prefill_mfu.mid,
+        pri.decode_bw.mid,
+        pri.per_layer_s.mid,
+        pri.per_request_s.mid,
+    );
+    let slow = run(
+        pri.prefill_mfu.lo,
+        pri.decode_bw.lo,
+        pri.per_layer_s.lo,
+        pri.per_request_s.lo,
+    );
+    let ttft_s = Band::of(fast.ttft, mid.ttft, slow.ttft);
+    let tpot_s = Band::of(fast.tpot, mid.tpot, slow.tpot);
+    let decode_tokens_per_s = tpot_s.map(|t| 1.0 / t);
+    let e2e = |t: &Timing| t.ttft + (o - 1.0) * t.tpot;
+    let e2e_s = Band::of(e2e(&fast), e2e(&mid), e2e(&slow));
+    let thr = |t: &Timing| b * o / (t.prefill_batch + o * t.tpot);
+    let throughput = Band::of(thr(&fast), thr(&mid), thr(&slow));
+    let prefill_tokens_per_s = Band::of(p / fast.ttft, p / mid.ttft, p / slow.ttft);
+
+    let avg_ctx = p + o / 2.0;
+    let flops_per_token = 2.0 * a.params.matmul_active + a.attn_token(avg_ctx);
+    let bytes_per_token = a.weights_read(b) * wbytes / b + a.kv_elems(avg_ctx) * d.kv_bytes;
+    let step_bytes = a.weights_read(b) * wbytes + b * a.kv_elems(avg_ctx) * d.kv_bytes;
+    let memory_bound = step_bytes / (d.bandwidth * pri.decode_bw.mid)
+        >= b * flops_per_token / (d.peak_flops * pri.prefill_mfu.mid);
+
+    // Training.
+    let n = a.params.active;
+    let (training_tokens, training_tokens_assumed) =
+        match s.training_tokens.or(model.training_tokens) {
+            Some(t) => (t, false),
+            None => (CHINCHILLA_TOKENS_PER_PARAM * a.params.total, true),
+        };
+    let training_flops = if s.recompute { 8.0 } else { 6.0 } * n * training_tokens;
+    let train_peak = h
+        .bf16_tflops
+        .or(h.fp16_tflops)
+        .or(h.fp32_tflops)
+        .map(|t| t * 1e12)
+        .unwrap_or(d.peak_flops);
+    let mfu: Tri = training_mfu(train_peak / 1e12);
+    let hours = |flops: f64| {
+        Band::of(
+            flops / (train_peak * mfu.hi) / 3600.0,
+            flops / (train_peak * mfu.mid) / 3600.0,
+            flops / (train_peak * mfu.lo) / 3600.0,
+        )
+    };
+    let training_device_hours = hours(training_flops);
+    let training_wall_s = training_device_hours.map(|x| x * 3600.0 / s.train_gpus as f64);
+    let finetune_full_hours = hours(6.0 * n * s.finetune_tokens);
+    // LoRA skips weight gradients: forward (2ND) plus activation gradients (2ND).
+    let finetune_lora_hours = hours(4.0 * n * s.finetune_tokens);
+    let train_act = 2.0 * TRAIN_SEQ * a.hidden * a.layers * 2.0;
+    let lora_params = LORA_RANK * 2.0 * a.hidden * 4.0 * a.layers;
+    let train_memory_full = a.params.total * TRAIN_BYTES_PER_PARAM + train_act;
+    let train_memory_lora = a.params.total * 2.0 + lora_params * TRAIN_BYTES_PER_PARAM + train_act;
+    let train_memory_qlora =
+        a.params.total * 0.55 + lora_params * TRAIN_BYTES_PER_PARAM + train_act;
+
+    // Costs and energy.
+    let tdp = h
+        .tdp_w
+        .or_else(|| h.estimate("tdp_w").and_then(|e| e.value));
+    let power_usd_per_hour = tdp.map(|w| w / 1000.0 * s.usd_per_kwh);
+    let (usd_per_hour, from_purchase, electricity_only) = match (&h.cloud, &h.purchase) {
+        (Some(c), _) => (Some(c.usd_per_hour * g), false, false),
+        (None, Some(pp)) => {
+            let capex = pp.usd / (AMORTIZATION_YEARS * 8766.0);
+            (
+                Some((capex + power_usd_per_hour.unwrap_or(0.0)) * g),
+                true,
+                false,
+            )
+        }
+        (None, None) => (
+            power_usd_per_hour.map(|x| x * g),
+            false,
+            power_usd_per_hour.is_some(),
+        ),
+    };
+    let self_hosted = usd_per_hour.map(|hr| throughput.map(|t| hr / (t * 3600.0) * 1e6));
+    let demand = s.requests_per_day * o / 86400.0;
+    let replicas = throughput.map(|t| (demand / t).ceil().max(1.0));
+    let monthly = usd_per_hour.map(|hr| replicas.map(|r| r * hr * HOURS_PER_MONTH));
+    let training_usd = h
+        .cloud
+        .as_ref()
+        .map(|c| training_device_hours.map(|x| x * c.usd_per_hour));
+    let kwh_per_1m_output = tdp.map(|w| {
+        Band::of(
+            w * g * 0.6 * (1e6 / throughput.p90) / 3.6e6,
+            w * g * 0.8 * (1e6 / throughput.p50) / 3.6e6,
+            w * g * 1.0 * (1e6 / throughput.p10) / 3.6e6,
+        )
+    });
+    let training_kwh = tdp.map(|w| training_device_hours.map(|x| x * w * PUE / 1000.0));
+    let training_co2_kg = training_kwh.map(|k| k.map(|x| x * s.kg_co2_per_kwh));
+
+    let out = Numbers {
+        deployment: d,
+        weights_bytes,
+        kv_bytes,
+        kv_bytes_per_token,
+        activation_bytes,
+        runtime_bytes: runtime,
+        inference_memory_bytes: weights_bytes + kv_bytes + g * (activation_bytes + runtime),
+        usable_memory_bytes: usable * g,
+        fits,
+        min_devices,
+        max_context_fits,
+        flops_per_token,
+        bytes_per_token,
+        memory_bound,
+        ttft_s,
+        tpot_s,
+        decode_tokens_per_s,
+        e2e_s,
+        throughput_tokens_per_s: throughput,
+        prefill_tokens_per_s,
+        training_flops,
+        training_tokens,
+        training_tokens_assumed,
+        training_mfu: Band::of(mfu.lo, mfu.mid, mfu.hi),
+        training_device_hours,
+        training_wall_s,
+        finetune_full_hours,
+        finetune_lora_hours,
+        train_memory_full,
+        train_memory_lora,
+        train_memory_qlora,
+        usd_per_hour,
+        usd_per_hour_from_purchase: from_purchase,
+        usd_per_hour_electricity_only: electricity_only,
+        self_hosted_usd_per_1m_output: self_hosted,
+        monthly_self_hosted_usd: monthly,
+        replicas,
+        training_usd,
+        kwh_per_1m_output,
+        training_kwh,
+        training_co2_kg,
+    };
+    if !(out.ttft_s.is_finite() && out.tpot_s.is_finite() && out.weights_bytes.is_finite()) {
+        return Err(EstimateError::InvalidScenario(
+            "the scenario gives a non-finite result; check the catalog figures of this model and hardware".into(),
+        ));
+    }
+    Ok(out)
+}

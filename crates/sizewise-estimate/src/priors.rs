@@ -1,0 +1,225 @@
+//! Efficiency priors: how far real engines get from the roofline, per engine and
+//! hardware class, as (p10, p50, p90) bands.
+//!
+//! They come from published measurements (docs/VALIDATION.md lists the rows) and
+//! are fitted across rows, not per row: decode reaches 60-90% of peak memory
+//! bandwidth plus a fixed cost per layer (kernel launches, synchronisation);
+//! prefill reaches a fraction of the peak of the dtype the engine multiplies in.
+
+use serde::Serialize;
+use sizewise_catalog::HardwareClass;
+
+use crate::error::EstimateError;
+
+/// An inference engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Engine {
+    /// llama.cpp (GGUF; CPU, Metal, CUDA, Vulkan).
+    #[serde(rename = "llama.cpp")]
+    LlamaCpp,
+    /// vLLM (GPU).
+    #[serde(rename = "vllm")]
+    Vllm,
+    /// TensorRT-LLM (NVIDIA GPU).
+    #[serde(rename = "trt-llm")]
+    TrtLlm,
+    /// Hugging Face transformers `generate` (eager PyTorch).
+    #[serde(rename = "transformers")]
+    Transformers,
+}
+
+impl Engine {
+    /// Parses an engine name.
+    pub fn parse(s: &str) -> Result<Engine, EstimateError> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "llama.cpp" | "llamacpp" | "llama-cpp" | "ollama" => Engine::LlamaCpp,
+            "vllm" => Engine::Vllm,
+            "trt-llm" | "trtllm" | "tensorrt-llm" | "tensorrt" => Engine::TrtLlm,
+            "transformers" | "hf" | "pytorch" => Engine::Transformers,
+            _ => return Err(EstimateError::UnknownEngine(s.to_string())),
+        })
+    }
+
+    /// The canonical name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Engine::LlamaCpp => "llama.cpp",
+            Engine::Vllm => "vllm",
+            Engine::TrtLlm => "trt-llm",
+            Engine::Transformers => "transformers",
+        }
+    }
+}
+
+/// A (p10, p50, p90) band of a dimensionless factor or a duration.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Tri {
+    /// Pessimistic end.
+    pub lo: f64,
+    /// Central value.
+    pub mid: f64,
+    /// Optimistic end.
+    pub hi: f64,
+}
+
+impl Tri {
+    /// A band.
+    pub const fn new(lo: f64, mid: f64, hi: f64) -> Tri {
+        Tri { lo, mid, hi }
+    }
+
+    /// Every point scaled.
+    pub fn scale(self, k: f64) -> Tri {
+        Tri::new(self.lo * k, self.mid * k, self.hi * k)
+    }
+}
+
+/// Efficiencies of one engine on one hardware class.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Priors {
+    /// Share of the dtype's peak FLOPs reached in prefill.
+    pub prefill_mfu: Tri,
+    /// Share of peak memory bandwidth reached in decode.
+    pub decode_bw: Tri,
+    /// Fixed time per layer per forward pass, seconds (lo = fastest).
+    pub per_layer_s: Tri,
+    /// Fixed time per request (scheduling, tokenisation, sampling), seconds.
+    pub per_request_s: Tri,
+    /// Where the band comes from.
+    pub basis: &'static str,
+}
+
+const GPU_BASIS: &str = "fitted across published GPU measurements (FasterTransformer 13B on A100 via Kipply; llama.cpp on P40 and RTX 3080): decode 62-90% of peak bandwidth plus a per-layer launch cost; see docs/VALIDATION.md";
+const CPU_BASIS: &str = "llama.cpp on CPUs reaches about half to three quarters of theoretical DRAM bandwidth (STREAM-like); calibrate with `sizewise probe` and `bench --gguf`";
+const APPLE_BASIS: &str =
+    "llama.cpp Metal on Apple silicon: decode about 60-85% of unified-memory bandwidth";
+const MOBILE_BASIS: &str =
+    "phones and boards share DRAM with the OS and throttle: 40-70% of theoretical bandwidth";
+
+/// The priors for `engine` on `class`, or why the pair makes no sense.
+pub fn priors(
+    engine: Engine,
+    class: HardwareClass,
+    hardware: &str,
+) -> Result<Priors, EstimateError> {
+    use HardwareClass::*;
+    let us = 1e-6;
+    let ms = 1e-3;
+    match (engine, class) {
+        (Engine::TrtLlm, DatacenterGpu | ConsumerGpu) => Ok(Priors {
+            prefill_mfu: Tri::new(0.45, 0.66, 0.78),
+            decode_bw: Tri::new(0.70, 0.82, 0.90),
+            per_layer_s: Tri::new(60.0 * us, 30.0 * us, 10.0 * us),
+            per_request_s: Tri::new(3.0 * ms, 1.0 * ms, 0.3 * ms),
+            basis: GPU_BASIS,
+        }),
+        (Engine::Vllm, DatacenterGpu | ConsumerGpu) => Ok(Priors {
+            prefill_mfu: Tri::new(0.35, 0.55, 0.70),
+            decode_bw: Tri::new(0.65, 0.78, 0.88),
+            per_layer_s: Tri::new(50.0 * us, 25.0 * us, 10.0 * us),
+            per_request_s: Tri::new(15.0 * ms, 5.0 * ms, 2.0 * ms),
+            basis: GPU_BASIS,
+        }),
+        (Engine::Transformers, DatacenterGpu | ConsumerGpu) => Ok(Priors {
+            prefill_mfu: Tri::new(0.20, 0.35, 0.50),
+            decode_bw: Tri::new(0.40, 0.55, 0.70),
+            per_layer_s: Tri::new(300.0 * us, 150.0 * us, 70.0 * us),
+            per_request_s: Tri::new(40.0 * ms, 15.0 * ms, 5.0 * ms),
+            basis: "eager PyTorch: Python and kernel-launch overhead per layer dominate small batches (gpu_poor's 2x factor; vLLM/TGI comparisons)",
+        }),
+        (Engine::LlamaCpp, DatacenterGpu | ConsumerGpu) => Ok(Priors {
+            prefill_mfu: Tri::new(0.15, 0.26, 0.40),
+            decode_bw: Tri::new(0.62, 0.76, 0.88),
+            per_layer_s: Tri::new(80.0 * us, 45.0 * us, 20.0 * us),
+            per_request_s: Tri::new(10.0 * ms, 3.0 * ms, 1.0 * ms),
+            basis: GPU_BASIS,
+        }),
+        (Engine::LlamaCpp, Cpu) => Ok(Priors {
+            prefill_mfu: Tri::new(0.10, 0.25, 0.45),
+            decode_bw: Tri::new(0.45, 0.60, 0.75),
+            per_layer_s: Tri::new(40.0 * us, 15.0 * us, 5.0 * us),
+            per_request_s: Tri::new(10.0 * ms, 3.0 * ms, 1.0 * ms),
+            basis: CPU_BASIS,
+        }),
+        (Engine::LlamaCpp, AppleSilicon) => Ok(Priors {
+            prefill_mfu: Tri::new(0.30, 0.50, 0.70),
+            decode_bw: Tri::new(0.60, 0.72, 0.85),
+            per_layer_s: Tri::new(50.0 * us, 25.0 * us, 10.0 * us),
+            per_request_s: Tri::new(10.0 * ms, 3.0 * ms, 1.0 * ms),
+            basis: APPLE_BASIS,
+        }),
+        (Engine::LlamaCpp, Phone | Edge) => Ok(Priors {
+            prefill_mfu: Tri::new(0.08, 0.20, 0.35),
+            decode_bw: Tri::new(0.40, 0.55, 0.70),
+            per_layer_s: Tri::new(80.0 * us, 40.0 * us, 20.0 * us),
+            per_request_s: Tri::new(20.0 * ms, 5.0 * ms, 2.0 * ms),
+            basis: MOBILE_BASIS,
+        }),
+        (Engine::TrtLlm, _) => Err(EstimateError::Unsupported {
+            hardware: hardware.to_string(),
+            what: "TensorRT-LLM (it runs on NVIDIA GPUs only)".into(),
+            hint: "use --engine llama.cpp".into(),
+        }),
+        (Engine::Vllm | Engine::Transformers, _) => Err(EstimateError::Unsupported {
+            hardware: hardware.to_string(),
+            what: format!("{} in sizewise's priors (GPU serving only)", engine.name()),
+            hint: "use --engine llama.cpp for CPUs, Apple silicon, phones and boards".into(),
+        }),
+    }
+}
+
+/// Share of peak FLOPs reached in large-scale training, by the device's peak
+/// BF16/FP16 throughput: the faster the chip, the harder it is to keep fed.
+/// Fitted across Llama 2 7B (A100, 39%), MT-NLG 530B (A100, 36-40%), Llama 3 70B
+/// (H100, 28%) and Phi-3-mini (H100, 25%), model-card GPU-hours including restarts.
+pub fn training_mfu(peak_tflops: f64) -> Tri {
+    let mid = (0.39 - 0.072 * (peak_tflops / 312.0).log2()).clamp(0.18, 0.50);
+    Tri::new(mid * 0.72, mid, (mid * 1.25).min(0.60))
+}
+
+/// Where the training MFU prior comes from.
+pub const TRAINING_MFU_BASIS: &str = "MFU prior 0.39 at A100 peak, falling 0.072 per doubling of peak FLOPs (fitted on Llama 2 7B, MT-NLG 530B, Llama 3 70B, Phi-3-mini GPU-hours; published runs span 16-48%)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_names_parse() {
+        for e in [
+            Engine::LlamaCpp,
+            Engine::Vllm,
+            Engine::TrtLlm,
+            Engine::Transformers,
+        ] {
+            assert_eq!(Engine::parse(e.name()).unwrap(), e);
+        }
+        assert!(Engine::parse("tgi").is_err());
+    }
+
+    #[test]
+    fn bands_are_ordered() {
+        for e in [
+            Engine::LlamaCpp,
+            Engine::Vllm,
+            Engine::TrtLlm,
+            Engine::Transformers,
+        ] {
+            for c in [HardwareClass::DatacenterGpu, HardwareClass::ConsumerGpu] {
+                let p = priors(e, c, "x").unwrap();
+                assert!(p.decode_bw.lo < p.decode_bw.mid && p.decode_bw.mid < p.decode_bw.hi);
+                assert!(
+                    p.prefill_mfu.lo < p.prefill_mfu.mid && p.prefill_mfu.mid < p.prefill_mfu.hi
+                );
+                assert!(p.per_layer_s.lo > p.per_layer_s.hi);
+            }
+        }
+        assert!(priors(Engine::TrtLlm, HardwareClass::AppleSilicon, "m2").is_err());
+    }
+
+    #[test]
+    fn training_mfu_falls_with_peak() {
+        assert!((training_mfu(312.0).mid - 0.39).abs() < 1e-9);
+        assert!((training_mfu(989.4).mid - 0.27).abs() < 0.01);
+    }
+}

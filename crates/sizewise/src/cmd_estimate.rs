@@ -1,0 +1,418 @@
+//! `sizewise estimate`, `sizewise fit` and `sizewise validate`.
+
+use clap::Args;
+use serde_json::{Value, json};
+use sizewise_catalog::{Catalog, Model};
+use sizewise_estimate::{Precision, Scenario, estimate_numbers, report, summarize, validation};
+
+use crate::human;
+use crate::plan::plan;
+use crate::scenario::ScenarioArgs;
+use crate::table;
+
+/// Arguments of `sizewise estimate`.
+#[derive(Args)]
+#[command(after_help = "Examples:
+  sizewise estimate llama-3.1-8b --hardware nvidia-rtx-4090 --precision q4_k_m
+  sizewise estimate llama-3.1-70b --hardware nvidia-h100-sxm --gpus 2 --batch 16 --explain
+  sizewise estimate phi-3-mini --hardware apple-m2 --json | jq .latency
+  sizewise estimate gpt-4o-mini            (API-only: published facts and API cost)
+Every number is a band p10..p50..p90 with its basis (--explain prints the bases).")]
+pub struct EstimateArgs {
+    /// Model id (see `sizewise models`).
+    model: String,
+    /// Hardware id (see `sizewise hardware`) [default: sizewise picks one that fits].
+    #[arg(long, short = 'H')]
+    hardware: Option<String>,
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+    /// Print the basis (formula, inputs, sources) of every number.
+    #[arg(long)]
+    explain: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The estimate of an API-only model: published facts and API costs.
+pub fn api_json(m: &Model, s: &Scenario) -> Value {
+    let api = m.api.as_ref();
+    let per_req = api.map(|x| {
+        (s.prompt_tokens as f64 * x.input_usd_per_mtok
+            + s.output_tokens as f64 * x.output_usd_per_mtok)
+            / 1e6
+    });
+    let src = api.map(|x| format!("{} (as of {})", x.source, x.as_of));
+    let undisclosed = json!({"value": null, "kind": "undisclosed", "note": "the vendor has not published it; measure the endpoint with `sizewise bench`"});
+    json!({
+        "model": {"id": m.id, "name": m.name, "category": m.category.as_str(), "open_weights": m.open_weights},
+        "hardware": null,
+        "scenario": {"deployment": "vendor API", "prompt_tokens": s.prompt_tokens, "output_tokens": s.output_tokens, "requests_per_day": s.requests_per_day},
+        "size": {"params": undisclosed, "estimates": m.estimates.iter().filter(|e| e.field.starts_with("params")).map(|e| json!({"field": e.field, "value": e.value, "kind": e.kind, "source": e.source})).collect::<Vec<_>>()},
+        "training_data": {"training_tokens": m.training_tokens.map(|t| report::published(json!(t), "tokens", m.source_of("training_tokens"))).unwrap_or(undisclosed.clone())},
+        "training_time": {"gpu_hours": undisclosed},
+        "compute": {"inference_memory_bytes": undisclosed},
+        "inference": {"throughput_tokens_per_s": undisclosed},
+        "context_window": {"window_tokens": m.context_window.map(|w| report::published(json!(w), "tokens", m.source_of("context_window"))), "kv_cache_bytes_per_token": undisclosed},
+        "cost": {
+            "api_usd_per_1m_input_tokens": api.map(|x| report::published(json!(x.input_usd_per_mtok), "USD", src.as_deref())),
+            "api_usd_per_1m_output_tokens": api.map(|x| report::published(json!(x.output_usd_per_mtok), "USD", src.as_deref())),
+            "api_usd_per_request": per_req,
+            "monthly_api_usd": per_req.map(|c| c * s.requests_per_day * 30.44),
+        },
+        "performance": {"data_stays_on_premises": false, "deployment": "vendor API: prompts are sent to the provider"},
+        "latency": {"ttft_ms": undisclosed, "note": "depends on the provider's serving stack and network; measure with `sizewise bench`"},
+        "quality": {"published": m.scores.iter().map(|sc| json!({"benchmark": sc.benchmark, "value": sc.value, "unit": "%", "setting": sc.setting, "source": sc.source, "kind": "published"})).collect::<Vec<_>>()},
+        "energy": {"inference_kwh_per_1m_output_tokens": undisclosed},
+    })
+}
+
+fn fmt_value(v: f64, unit: &str) -> String {
+    match unit {
+        "bytes" => human::bytes(v),
+        "ms" => human::seconds(v / 1e3),
+        "s" => human::seconds(v),
+        "USD" | "USD/h" => human::usd(v),
+        "parameters" | "tokens" | "FLOP" | "device-hours" => human::count(v),
+        "fraction" => format!("{:.0}%", v * 100.0),
+        _ => human::sig(v),
+    }
+}
+
+fn leaf_text(v: &Value) -> Option<String> {
+    let unit = v.get("unit").and_then(Value::as_str).unwrap_or("");
+    if let (Some(p10), Some(p50), Some(p90)) = (
+        v.get("p10").and_then(Value::as_f64),
+        v.get("p50").and_then(Value::as_f64),
+        v.get("p90").and_then(Value::as_f64),
+    ) {
+        let u = if matches!(unit, "bytes" | "ms" | "s" | "USD" | "USD/h" | "fraction") {
+            ""
+        } else {
+            unit
+        };
+        return Some(if (p90 - p10).abs() <= p50.abs() * 1e-9 {
+            format!("{} {u}  [estimated]", fmt_value(p50, unit))
+        } else {
+            format!(
+                "{} {u}  (p10 {} .. p90 {})  [estimated]",
+                fmt_value(p50, unit),
+                fmt_value(p10, unit),
+                fmt_value(p90, unit)
+            )
+        });
+    }
+    if v.get("kind").and_then(Value::as_str) == Some("published") {
+        let val = v.get("value")?;
+        let s = match val.as_f64() {
+            Some(x) => fmt_value(x, unit),
+            None => val.to_string(),
+        };
+        return Some(format!(
+            "{s} {}  [published]",
+            if matches!(unit, "USD" | "bytes") {
+                ""
+            } else {
+                unit
+            }
+        ));
+    }
+    if v.get("kind").and_then(Value::as_str) == Some("undisclosed") {
+        return Some("undisclosed".into());
+    }
+    None
+}
+
+fn walk(out: &mut String, key: &str, v: &Value, indent: usize, explain: bool) {
+    let pad = " ".repeat(indent);
+    if let Some(t) = leaf_text(v) {
+        out.push_str(&format!("{pad}{key}: {t}\n"));
+        if let (true, Some(b)) = (
+            explain,
+            v.get("basis").or(v.get("source")).and_then(Value::as_str),
+        ) {
+            out.push_str(&format!("{pad}    basis: {b}\n"));
+        }
+        return;
+    }
+    match v {
+        Value::Object(map) => {
+            out.push_str(&format!("{pad}{key}:\n"));
+            for (k, x) in map {
+                walk(out, k, x, indent + 2, explain);
+            }
+        }
+        Value::Array(items) => {
+            if items.is_empty() {
+                return;
+            }
+            out.push_str(&format!("{pad}{key}:\n"));
+            for x in items {
+                if let Some(b) = x.get("benchmark") {
+                    out.push_str(&format!(
+                        "{pad}  {}: {}% ({})  [published]\n",
+                        b.as_str().unwrap_or(""),
+                        x["value"],
+                        x["setting"].as_str().unwrap_or("")
+                    ));
+                } else {
+                    out.push_str(&format!("{pad}  {x}\n"));
+                }
+            }
+        }
+        Value::Null => {}
+        Value::String(s) => out.push_str(&format!("{pad}{key}: {s}\n")),
+        other => out.push_str(&format!("{pad}{key}: {other}\n")),
+    }
+}
+
+/// Renders an estimate report for a terminal.
+pub fn render(v: &Value, explain: bool) -> String {
+    let mut out = String::new();
+    if let Some(map) = v.as_object() {
+        for (k, x) in map {
+            if k == "model" || k == "hardware" || k == "scenario" {
+                continue;
+            }
+            walk(&mut out, k, x, 0, explain);
+        }
+    }
+    out
+}
+
+/// `sizewise estimate`.
+pub fn estimate(catalog: &Catalog, args: EstimateArgs) -> anyhow::Result<()> {
+    let s = args.scenario.scenario()?;
+    let m = catalog.model(&args.model)?;
+    if m.architecture.is_none() && args.hardware.is_some() {
+        return Err(summarize(m)
+            .err()
+            .map_or_else(|| anyhow::anyhow!("no architecture"), Into::into));
+    }
+    let p = plan(catalog, m, args.hardware.as_deref(), &s, false)?;
+    let v = match (&p.hardware, &p.numbers, &p.summary) {
+        (Some(h), Some(n), Some(a)) => {
+            let mut v = report::estimate_json(m, a, h, &p.scenario, n);
+            v["notes"] = json!(p.notes);
+            v
+        }
+        _ => {
+            let mut v = api_json(m, &s);
+            v["notes"] = json!(p.notes);
+            v
+        }
+    };
+    if args.json {
+        return table::print_json(&v);
+    }
+    let mut head = format!("{} — ", m.name);
+    match (&p.hardware, &p.numbers) {
+        (Some(h), Some(n)) => head.push_str(&format!(
+            "{}{} at {}, {} engine, batch {}, {} prompt + {} output tokens\n",
+            if p.scenario.gpus > 1 {
+                format!("{} x ", p.scenario.gpus)
+            } else {
+                String::new()
+            },
+            h.name,
+            n.deployment.precision,
+            n.deployment.engine.name(),
+            p.scenario.batch,
+            p.scenario.prompt_tokens,
+            p.scenario.output_tokens
+        )),
+        _ => head.push_str("vendor API (architecture undisclosed)\n"),
+    }
+    for n in &p.notes {
+        head.push_str(&format!("note: {n}\n"));
+    }
+    table::print(&format!("{head}\n{}", render(&v, args.explain)))
+}
+
+/// Arguments of `sizewise fit`.
+#[derive(Args)]
+#[command(after_help = "Examples:
+  sizewise fit llama-3.1-8b                        every device in the catalog
+  sizewise fit llama-3.1-70b -H nvidia-h100-sxm -H amd-mi300x
+  sizewise fit phi-3-mini --json")]
+pub struct FitArgs {
+    /// Model id.
+    model: String,
+    /// Hardware to check (repeatable) [default: every device of the catalog].
+    #[arg(long = "hardware", short = 'H')]
+    hardware: Vec<String>,
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Precisions tried by `fit`, best quality first.
+const LADDER: &[Precision] = &[
+    Precision::Bf16,
+    Precision::Fp16,
+    Precision::Fp8,
+    Precision::Int8,
+    Precision::Q8_0,
+    Precision::Q6K,
+    Precision::Q5KM,
+    Precision::Q4KM,
+    Precision::Int4,
+    Precision::Q3KM,
+    Precision::Q2K,
+];
+
+/// `sizewise fit`.
+pub fn fit(catalog: &Catalog, args: FitArgs) -> anyhow::Result<()> {
+    let base = args.scenario.scenario()?;
+    let m = catalog.model(&args.model)?;
+    let a = summarize(m)?;
+    let devices: Vec<&sizewise_catalog::Hardware> = if args.hardware.is_empty() {
+        catalog.hardware().collect()
+    } else {
+        args.hardware
+            .iter()
+            .map(|id| catalog.hardware_by_id(id))
+            .collect::<Result<_, _>>()?
+    };
+    let mut rows = Vec::new();
+    for h in devices {
+        let mut options = Vec::new();
+        for p in LADDER {
+            let mut s = base.clone();
+            s.precision = Some(*p);
+            if base.precision.is_some_and(|bp| bp != *p) {
+                continue;
+            }
+            match estimate_numbers(m, &a, h, &s) {
+                Ok(n) => options.push(json!({
+                    "precision": p.name(),
+                    "engine": n.deployment.engine.name(),
+                    "fits": n.fits,
+                    "memory_bytes": n.inference_memory_bytes,
+                    "max_context": n.max_context_fits,
+                    "min_devices": if n.min_devices == u32::MAX { Value::Null } else { json!(n.min_devices) },
+                    "decode_tokens_per_s": n.decode_tokens_per_s.p50,
+                })),
+                Err(e) => options.push(json!({"precision": p.name(), "fits": false, "error": e.to_string().lines().next().unwrap_or("")})),
+            }
+        }
+        let best = options.iter().find(|o| {
+            o["fits"] == true
+                && o["max_context"].as_f64().unwrap_or(0.0)
+                    >= (m.context_window.unwrap_or(4096).min(4096)) as f64
+        });
+        rows.push(json!({"hardware": h.id, "class": h.class.as_str(), "best": best.cloned(), "options": options}));
+    }
+    if args.json {
+        return table::print_json(&json!({"model": m.id, "hardware": rows}));
+    }
+    let mut t = table::new(&[
+        "hardware",
+        "best precision that fits",
+        "longest context",
+        "decode tok/s (p50)",
+        "at bf16/fp16",
+    ]);
+    for r in &rows {
+        let best = &r["best"];
+        let bf16 = r["options"].as_array().and_then(|o| {
+            o.iter()
+                .find(|x| x["precision"] == "bf16" && x.get("error").is_none())
+                .or_else(|| o.iter().find(|x| x["precision"] == "fp16"))
+        });
+        t.add_row(vec![
+            r["hardware"].as_str().unwrap_or("").to_string(),
+            if best.is_null() {
+                "does not fit".into()
+            } else {
+                format!(
+                    "{} ({})",
+                    best["precision"].as_str().unwrap_or(""),
+                    best["engine"].as_str().unwrap_or("")
+                )
+            },
+            if best.is_null() {
+                String::new()
+            } else {
+                human::window(best["max_context"].as_f64().unwrap_or(0.0) as u64)
+            },
+            if best.is_null() {
+                String::new()
+            } else {
+                human::sig(best["decode_tokens_per_s"].as_f64().unwrap_or(0.0))
+            },
+            match bf16 {
+                Some(x) if x["fits"] == true => "fits".into(),
+                Some(x) => match x["min_devices"].as_u64() {
+                    Some(n) if n > 1 => format!("needs {n} devices"),
+                    _ => "no".into(),
+                },
+                None => "n/a".into(),
+            },
+        ]);
+    }
+    table::print(&format!(
+        "{} ({} params) — which hardware runs it, one device, {} prompt + {} output tokens\n{t}\nbest = the highest-quality precision whose weights and a {}-token cache fit; `sizewise estimate {} -H HW -p P` gives the details.",
+        m.id,
+        human::count(a.params.total),
+        base.prompt_tokens,
+        base.output_tokens,
+        m.context_window.unwrap_or(4096).min(4096),
+        m.id
+    ))
+}
+
+/// Arguments of `sizewise validate`.
+#[derive(Args)]
+pub struct ValidateArgs {
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `sizewise validate`: the estimator against published measurements.
+pub fn validate(catalog: &Catalog, args: ValidateArgs) -> anyhow::Result<()> {
+    let outcomes = validation::run(catalog).map_err(anyhow::Error::msg)?;
+    let mae = validation::median_abs_error(&outcomes);
+    if args.json {
+        let rows: Vec<Value> = outcomes
+            .iter()
+            .map(|o| json!({"figure": o.row.figure, "model": o.row.model, "hardware": o.row.hardware, "unit": o.row.metric.unit(),
+                "measured": o.row.measured, "p10": o.estimate.p10, "p50": o.estimate.p50, "p90": o.estimate.p90,
+                "error": o.error, "in_band": o.in_band, "source": o.row.source}))
+            .collect();
+        return table::print_json(&json!({"rows": rows, "median_abs_error": mae}));
+    }
+    let mut t = table::new(&[
+        "figure",
+        "hardware",
+        "measured",
+        "estimate p50 (p10..p90)",
+        "error",
+        "in band",
+    ]);
+    for o in &outcomes {
+        t.add_row(vec![
+            o.row.figure.to_string(),
+            o.row.hardware.to_string(),
+            format!("{} {}", human::sig(o.row.measured), o.row.metric.unit()),
+            format!(
+                "{} ({}..{})",
+                human::sig(o.estimate.p50),
+                human::sig(o.estimate.p10),
+                human::sig(o.estimate.p90)
+            ),
+            format!("{:+.1}%", o.error * 100.0),
+            if o.in_band { "yes" } else { "NO" }.into(),
+        ]);
+    }
+    table::print(&format!(
+        "{t}\nmedian |error| of p50: {:.1}% over {} published measurements; {} of {} inside p10..p90. Sources: `sizewise validate --json`.",
+        mae * 100.0,
+        outcomes.len(),
+        outcomes.iter().filter(|o| o.in_band).count(),
+        outcomes.len()
+    ))
+}

@@ -1,0 +1,393 @@
+//! Words of the reports in English and Brazilian Portuguese.
+
+use clap::ValueEnum;
+
+/// Report language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    /// English.
+    #[value(name = "en")]
+    En,
+    /// Português do Brasil.
+    #[value(name = "pt-BR", alias = "pt-br", alias = "pt")]
+    PtBr,
+}
+
+/// The ten dimensions, in the article's order.
+pub const DIMENSIONS: [&str; 10] = [
+    "size",
+    "training_data",
+    "training_time",
+    "compute",
+    "inference",
+    "context_window",
+    "cost",
+    "performance",
+    "latency",
+    "quality",
+];
+
+/// A phrase in `lang`.
+pub fn t(lang: Lang, key: &str) -> &'static str {
+    let pt = lang == Lang::PtBr;
+    match key {
+        "size" => {
+            if pt {
+                "Tamanho do modelo"
+            } else {
+                "Size"
+            }
+        }
+        "training_data" => {
+            if pt {
+                "Dados de treinamento"
+            } else {
+                "Training data"
+            }
+        }
+        "training_time" => {
+            if pt {
+                "Tempo de treinamento"
+            } else {
+                "Training time"
+            }
+        }
+        "compute" => {
+            if pt {
+                "Poder computacional"
+            } else {
+                "Compute power"
+            }
+        }
+        "inference" => {
+            if pt {
+                "Inferência"
+            } else {
+                "Inference"
+            }
+        }
+        "context_window" => {
+            if pt {
+                "Janela de contexto"
+            } else {
+                "Context window"
+            }
+        }
+        "cost" => {
+            if pt {
+                "Custos"
+            } else {
+                "Costs"
+            }
+        }
+        "performance" => {
+            if pt {
+                "Desempenho"
+            } else {
+                "Performance"
+            }
+        }
+        "latency" => {
+            if pt {
+                "Latência"
+            } else {
+                "Latency"
+            }
+        }
+        "quality" => {
+            if pt {
+                "Qualidade das respostas"
+            } else {
+                "Response quality"
+            }
+        }
+        "dimension" => {
+            if pt {
+                "Dimensão"
+            } else {
+                "Dimension"
+            }
+        }
+        "verdict" => {
+            if pt {
+                "Veredito"
+            } else {
+                "Verdict"
+            }
+        }
+        "title" => {
+            if pt {
+                "Quadro comparativo"
+            } else {
+                "Comparison table"
+            }
+        }
+        "params" => {
+            if pt {
+                "parâmetros"
+            } else {
+                "params"
+            }
+        }
+        "undisclosed" => {
+            if pt {
+                "não divulgado"
+            } else {
+                "undisclosed"
+            }
+        }
+        "per_param" => {
+            if pt {
+                "por parâmetro"
+            } else {
+                "per param"
+            }
+        }
+        "gpu_hours_on" => {
+            if pt {
+                "GPU-horas em"
+            } else {
+                "GPU-hours on"
+            }
+        }
+        "of_usable" => {
+            if pt {
+                "de"
+            } else {
+                "of"
+            }
+        }
+        "usable" => {
+            if pt {
+                "utilizáveis"
+            } else {
+                "usable"
+            }
+        }
+        "does_not_fit" => {
+            if pt {
+                "não cabe"
+            } else {
+                "does not fit"
+            }
+        }
+        "memory_bound" => {
+            if pt {
+                "limitado por memória"
+            } else {
+                "memory-bound"
+            }
+        }
+        "compute_bound" => {
+            if pt {
+                "limitado por computação"
+            } else {
+                "compute-bound"
+            }
+        }
+        "per_stream" => {
+            if pt {
+                "tok/s por fluxo"
+            } else {
+                "tok/s per stream"
+            }
+        }
+        "kv_per_token" => {
+            if pt {
+                "de KV por token"
+            } else {
+                "KV per token"
+            }
+        }
+        "per_month" => {
+            if pt {
+                "/mês"
+            } else {
+                "/month"
+            }
+        }
+        "per_1m_out" => {
+            if pt {
+                "por 1M tokens de saída"
+            } else {
+                "per 1M output tokens"
+            }
+        }
+        "electricity" => {
+            if pt {
+                "só energia: "
+            } else {
+                "electricity only: "
+            }
+        }
+        "on_prem" => {
+            if pt {
+                "dados ficam em"
+            } else {
+                "data stays on"
+            }
+        }
+        "leaves" => {
+            if pt {
+                "dados vão ao fornecedor (API)"
+            } else {
+                "data goes to the vendor (API)"
+            }
+        }
+        "measure" => {
+            if pt {
+                "meça com `sizewise bench`"
+            } else {
+                "measure with `sizewise bench`"
+            }
+        }
+        "no_score" => {
+            if pt {
+                "sem pontuação publicada"
+            } else {
+                "no published score"
+            }
+        }
+        "estimated" => {
+            if pt {
+                "estimado"
+            } else {
+                "estimated"
+            }
+        }
+        "published" => {
+            if pt {
+                "publicado"
+            } else {
+                "published"
+            }
+        }
+        "measured" => {
+            if pt {
+                "medido"
+            } else {
+                "measured"
+            }
+        }
+        "smaller" => {
+            if pt {
+                "vezes menor que"
+            } else {
+                "times smaller than"
+            }
+        }
+        "smallest" => {
+            if pt {
+                "menor"
+            } else {
+                "smallest"
+            }
+        }
+        "most_data" => {
+            if pt {
+                "mais tokens por parâmetro"
+            } else {
+                "most tokens per parameter"
+            }
+        }
+        "cheapest_train" => {
+            if pt {
+                "treino mais barato"
+            } else {
+                "cheapest to train"
+            }
+        }
+        "least_memory" => {
+            if pt {
+                "menos memória"
+            } else {
+                "least memory"
+            }
+        }
+        "fastest_decode" => {
+            if pt {
+                "geração mais rápida"
+            } else {
+                "fastest generation"
+            }
+        }
+        "largest_window" => {
+            if pt {
+                "maior janela"
+            } else {
+                "largest window"
+            }
+        }
+        "cheapest" => {
+            if pt {
+                "mais barato para esta carga"
+            } else {
+                "cheapest for this workload"
+            }
+        }
+        "private" => {
+            if pt {
+                "opções com dados no local"
+            } else {
+                "options keep data on premises"
+            }
+        }
+        "lowest_latency" => {
+            if pt {
+                "menor latência ponta a ponta"
+            } else {
+                "lowest end-to-end latency"
+            }
+        }
+        "best_mmlu" => {
+            if pt {
+                "maior MMLU publicado (configurações diferem)"
+            } else {
+                "highest published MMLU (settings differ)"
+            }
+        }
+        "not_comparable" => {
+            if pt {
+                "sem dados comparáveis"
+            } else {
+                "nothing comparable"
+            }
+        }
+        "workload" => {
+            if pt {
+                "Carga"
+            } else {
+                "Workload"
+            }
+        }
+        "requests_day" => {
+            if pt {
+                "requisições/dia"
+            } else {
+                "requests/day"
+            }
+        }
+        "prompt" => {
+            if pt {
+                "tokens de entrada"
+            } else {
+                "prompt tokens"
+            }
+        }
+        "output" => {
+            if pt {
+                "tokens de saída"
+            } else {
+                "output tokens"
+            }
+        }
+        "legend" => {
+            if pt {
+                "Cada célula diz de onde vem: [E] estimado (arquitetura x ficha técnica), [P] publicado (catálogo, com fonte), [M] medido. Faixas p10..p90 com --explain ou --format json."
+            } else {
+                "Each cell says where it comes from: [E] estimated (architecture x datasheet), [P] published (catalog, with source), [M] measured. Bands p10..p90 with --explain or --format json."
+            }
+        }
+        _ => "",
+    }
+}

@@ -1,0 +1,105 @@
+//! Workload and deployment flags shared by `estimate`, `fit` and `compare`.
+
+use clap::Args;
+use sizewise_estimate::{Engine, Precision, Scenario};
+
+/// Workload and deployment flags.
+#[derive(Args, Clone, Debug)]
+pub struct ScenarioArgs {
+    /// Weight precision: fp32, bf16, fp16, fp8, int8, int4, q8_0, q6_k, q5_k_m,
+    /// q4_k_m, q4_0, q4_1, q3_k_m, q2_k [default: bf16 on datacenter GPUs, q4_k_m elsewhere].
+    #[arg(long, short = 'p')]
+    pub precision: Option<String>,
+    /// Inference engine: llama.cpp, vllm, trt-llm, transformers [default: vllm on GPUs, llama.cpp elsewhere and for GGUF].
+    #[arg(long, short = 'e')]
+    pub engine: Option<String>,
+    /// Sequences decoded together.
+    #[arg(long, short = 'b', default_value_t = 1)]
+    pub batch: u32,
+    /// Prompt length, tokens.
+    #[arg(long, default_value_t = 1000)]
+    pub prompt_tokens: u64,
+    /// Output length, tokens.
+    #[arg(long, default_value_t = 250)]
+    pub output_tokens: u64,
+    /// Tokens held in the KV cache per sequence [default: prompt + output].
+    #[arg(long)]
+    pub context: Option<u64>,
+    /// Devices serving one replica (tensor parallelism).
+    #[arg(long, default_value_t = 1)]
+    pub gpus: u32,
+    /// Training tokens for the training estimate [default: the catalog's figure].
+    #[arg(long)]
+    pub training_tokens: Option<f64>,
+    /// Devices for the training wall-time estimate.
+    #[arg(long, default_value_t = 1024)]
+    pub train_gpus: u32,
+    /// Tokens for the fine-tuning estimate.
+    #[arg(long, default_value_t = 1e8)]
+    pub finetune_tokens: f64,
+    /// Requests per day, for the monthly cost.
+    #[arg(long, default_value_t = 10_000.0)]
+    pub requests_per_day: f64,
+    /// Electricity price, USD per kWh (an assumption: set yours).
+    #[arg(long, default_value_t = 0.15)]
+    pub usd_per_kwh: f64,
+    /// Grid carbon intensity, kg CO2 per kWh (an assumption: set yours).
+    #[arg(long, default_value_t = 0.4)]
+    pub kg_co2_per_kwh: f64,
+    /// Memory of the machine, GB, for hardware whose memory depends on the system (CPUs).
+    #[arg(long)]
+    pub memory_gb: Option<f64>,
+}
+
+impl ScenarioArgs {
+    /// The estimator's scenario.
+    pub fn scenario(&self) -> anyhow::Result<Scenario> {
+        let precision = self
+            .precision
+            .as_deref()
+            .map(Precision::parse)
+            .transpose()?;
+        let engine = self.engine.as_deref().map(Engine::parse).transpose()?;
+        for (name, v) in [
+            ("--requests-per-day", self.requests_per_day),
+            ("--usd-per-kwh", self.usd_per_kwh),
+            ("--kg-co2-per-kwh", self.kg_co2_per_kwh),
+            ("--finetune-tokens", self.finetune_tokens),
+        ] {
+            anyhow::ensure!(
+                v.is_finite() && v >= 0.0,
+                "{name} must be a finite number >= 0"
+            );
+        }
+        if let Some(t) = self.training_tokens {
+            anyhow::ensure!(
+                t.is_finite() && t > 0.0,
+                "--training-tokens must be positive"
+            );
+        }
+        if let Some(m) = self.memory_gb {
+            anyhow::ensure!(m.is_finite() && m > 0.0, "--memory-gb must be positive");
+        }
+        anyhow::ensure!(
+            self.prompt_tokens <= 100_000_000 && self.output_tokens <= 100_000_000,
+            "token counts above 100M are not a request sizewise can reason about"
+        );
+        Ok(Scenario {
+            precision,
+            engine,
+            batch: self.batch,
+            prompt_tokens: self.prompt_tokens,
+            output_tokens: self.output_tokens,
+            context: self.context,
+            gpus: self.gpus,
+            training_tokens: self.training_tokens,
+            train_gpus: self.train_gpus,
+            finetune_tokens: self.finetune_tokens,
+            requests_per_day: self.requests_per_day,
+            usd_per_kwh: self.usd_per_kwh,
+            kg_co2_per_kwh: self.kg_co2_per_kwh,
+            memory_gb: self.memory_gb,
+            recompute: false,
+        })
+    }
+}
