@@ -67,12 +67,22 @@ impl Catalog {
     /// The catalog shipped in the binary.
     pub fn embedded() -> Result<Catalog, CatalogError> {
         let mut c = Catalog::default();
-        for (name, text) in embedded::MODEL_FILES {
-            let m = load::parse_model(Path::new(name), text)?;
+        for (name, is_json, text) in embedded::MODEL_FILES {
+            let path = Path::new(name);
+            let m = if *is_json {
+                load::parse_model_json(path, text)?
+            } else {
+                load::parse_model(path, text)?
+            };
             c.insert_model(m, Origin::Embedded);
         }
-        for (name, text) in embedded::HARDWARE_FILES {
-            let h = load::parse_hardware(Path::new(name), text)?;
+        for (name, is_json, text) in embedded::HARDWARE_FILES {
+            let path = Path::new(name);
+            let h = if *is_json {
+                load::parse_hardware_json(path, text)?
+            } else {
+                load::parse_hardware(path, text)?
+            };
             c.insert_hardware(h, Origin::Embedded);
         }
         Ok(c)

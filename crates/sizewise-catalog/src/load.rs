@@ -143,9 +143,38 @@ impl Check<'_> {
     }
 }
 
+/// Parses `text` as JSON (the build-time form of embedded files).
+fn parse_json<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, CatalogError> {
+    serde_json::from_str::<T>(text).map_err(|e| CatalogError::Invalid {
+        path: path.to_path_buf(),
+        line: 0,
+        column: 0,
+        field: field_in_message(&e.to_string()),
+        message: e.to_string(),
+        hint: "this embedded file was converted at build time; run the tests of sizewise-catalog"
+            .into(),
+    })
+}
+
+/// Parses and validates an embedded model file (JSON converted from TOML at build time).
+pub fn parse_model_json(path: &Path, text: &str) -> Result<Model, CatalogError> {
+    let m: Model = parse_json(path, text)?;
+    validate_model(path, "", m)
+}
+
+/// Parses and validates an embedded hardware file (JSON converted from TOML at build time).
+pub fn parse_hardware_json(path: &Path, text: &str) -> Result<Hardware, CatalogError> {
+    let h: Hardware = parse_json(path, text)?;
+    validate_hardware(path, "", h)
+}
+
 /// Parses and validates one model file.
 pub fn parse_model(path: &Path, text: &str) -> Result<Model, CatalogError> {
     let m: Model = parse(path, text, "model")?;
+    validate_model(path, text, m)
+}
+
+fn validate_model(path: &Path, text: &str, m: Model) -> Result<Model, CatalogError> {
     let c = Check { path, text };
     c.id(&m.id)?;
     c.positive("params_total", m.params_total)?;
@@ -297,6 +326,10 @@ pub fn parse_model(path: &Path, text: &str) -> Result<Model, CatalogError> {
 /// Parses and validates one hardware file.
 pub fn parse_hardware(path: &Path, text: &str) -> Result<Hardware, CatalogError> {
     let h: Hardware = parse(path, text, "hardware")?;
+    validate_hardware(path, text, h)
+}
+
+fn validate_hardware(path: &Path, text: &str, h: Hardware) -> Result<Hardware, CatalogError> {
     let c = Check { path, text };
     c.id(&h.id)?;
     c.positive("memory_gb", h.memory_gb)?;

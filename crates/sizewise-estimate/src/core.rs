@@ -208,6 +208,27 @@ impl ArchSummary {
         self.kv_full * ctx + self.kv_slide * ctx.min(self.window)
     }
 
+    /// The longest context whose KV cache holds at most `elems` elements per
+    /// sequence (the inverse of [`ArchSummary::kv_elems`]), 0 when none fits.
+    pub fn context_for_kv_bytes(&self, elems: f64) -> f64 {
+        if elems.is_nan() || elems <= 0.0 {
+            return 0.0;
+        }
+        let all = self.kv_full + self.kv_slide;
+        if all <= 0.0 {
+            return f64::INFINITY;
+        }
+        let within = elems / all;
+        let c = if within <= self.window {
+            within
+        } else if self.kv_full > 0.0 {
+            (elems - self.kv_slide * self.window) / self.kv_full
+        } else {
+            f64::INFINITY
+        };
+        c.floor()
+    }
+
     /// Attention FLOPs of one new token over `ctx` earlier tokens.
     pub fn attn_token(&self, ctx: f64) -> f64 {
         self.attn_full * ctx + self.attn_slide * ctx.min(self.window)
@@ -660,22 +681,7 @@ pub fn estimate_numbers(
             .min(u32::MAX as f64) as u32
     };
     let room = usable * g - weights_bytes - g * (activation_bytes + runtime);
-    let mut max_context_fits = if room <= 0.0 {
-        0.0
-    } else {
-        let per_tok = |c: f64| b * a.kv_elems(c) * d.kv_bytes;
-        // kv_elems is piecewise linear and increasing: bisect.
-        let (mut lo, mut hi) = (0.0f64, 1e9f64);
-        for _ in 0..60 {
-            let mid = (lo + hi) / 2.0;
-            if per_tok(mid) <= room {
-                lo = mid
-            } else {
-                hi = mid
-            }
-        }
-        lo.floor()
-    };
+    let mut max_context_fits = a.context_for_kv_bytes(room / (b * d.kv_bytes));
     if let Some(w) = model.context_window {
         max_context_fits = max_context_fits.min(w as f64);
     }
@@ -838,4 +844,61 @@ pub fn estimate_numbers(
         ));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(sliding: Option<u64>, every: Option<u32>) -> ArchSummary {
+        let a = Architecture {
+            layers: 4,
+            hidden: 256,
+            heads: Some(4),
+            kv_heads: Some(2),
+            head_dim: 64,
+            ffn: Some(1024),
+            vocab: 1000,
+            tied_embeddings: true,
+            mlp: sizewise_catalog::Mlp::Gated,
+            norm: sizewise_catalog::Norm::Rmsnorm,
+            position: sizewise_catalog::Position::Rope,
+            qkv_bias: false,
+            linear_bias: false,
+            sliding_window: sliding,
+            full_attention_every: every,
+            experts: None,
+            experts_active: None,
+            extra_params: None,
+            per_layer: None,
+        };
+        ArchSummary::new(&a, Some(32768))
+    }
+
+    #[test]
+    fn context_for_kv_inverts_kv_elems() {
+        for s in [
+            summary(None, None),
+            summary(Some(512), Some(2)),
+            summary(Some(512), None),
+        ] {
+            for ctx in [1.0, 100.0, 512.0, 513.0, 4000.0, 30000.0] {
+                let back = s.context_for_kv_bytes(s.kv_elems(ctx));
+                if s.kv_full == 0.0 && ctx > s.window {
+                    // Every layer is windowed: the cache stops growing, any context fits.
+                    assert!(back >= s.window);
+                    assert!(s.context_for_kv_bytes(s.kv_elems(ctx) * 1.01).is_infinite());
+                } else {
+                    assert!((back - ctx).abs() <= 1.0, "{ctx} -> {back}");
+                }
+            }
+            assert_eq!(s.context_for_kv_bytes(-5.0), 0.0);
+        }
+    }
+
+    #[test]
+    fn bands_sort_their_points() {
+        let b = Band::of(3.0, 1.0, 2.0);
+        assert_eq!((b.p10, b.p50, b.p90), (1.0, 2.0, 3.0));
+    }
 }
