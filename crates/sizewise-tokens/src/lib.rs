@@ -20,7 +20,7 @@ use serde::Serialize;
 pub enum TokenError {
     /// The name is neither a built-in encoding nor a file path.
     #[error(
-        "unknown tokenizer `{0}`\n  hint: use one of o200k, cl100k, p50k, r50k, or a path to a tokenizer.json or .gguf file"
+        "unknown tokenizer `{0}`\n  hint: use one of o200k, cl100k, p50k, r50k, or a path to a tokenizer.json or a .gguf model file"
     )]
     Unknown(String),
     /// A tokenizer file could not be loaded.
@@ -111,6 +111,12 @@ impl Tokenizer {
         if path.extension().is_some_and(|e| e == "json") {
             return Tokenizer::from_hf_file(path);
         }
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+        {
+            return Tokenizer::from_gguf_file(path);
+        }
         Err(TokenError::Unknown(name.to_string()))
     }
 
@@ -131,6 +137,28 @@ impl Tokenizer {
             hint: "the file must be a Hugging Face tokenizer.json".into(),
         })?;
         Ok(Tokenizer::from_hf(path.display().to_string(), tk))
+    }
+
+    /// The vocabulary of a GGUF model file (byte-level BPE exactly; SentencePiece
+    /// vocabularies as BPE with byte fallback, see `sizewise_gguf::tokenizer`).
+    pub fn from_gguf_file(path: &Path) -> Result<Tokenizer, TokenError> {
+        if !path.exists() {
+            return Err(TokenError::Load {
+                path: path.to_path_buf(),
+                message: "no such file".into(),
+                hint: "give the path to a .gguf model file".into(),
+            });
+        }
+        let tk = sizewise_gguf::tokenizer_from_gguf(path).map_err(|e| TokenError::Load {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+            hint: "the file must be a GGUF model whose metadata carries its vocabulary (tokenizer.ggml.*)".into(),
+        })?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        Ok(Tokenizer::from_hf(name, tk))
     }
 
     /// Wraps an already built Hugging Face tokenizer under `name`.

@@ -22,8 +22,10 @@ use crate::table;
   cat notes.md | sizewise tokens - --model gpt-4o-mini --model llama-3.1-8b
   sizewise tokens \"hello world\" --tokenizer cl100k --json
 Tokenizers: o200k (GPT-4o family), cl100k (GPT-4, GPT-3.5), p50k, r50k (GPT-3),
-or a path to a Hugging Face tokenizer.json.
-Models whose own tokenizer is not available are counted with o200k and marked ≈.")]
+a path to a Hugging Face tokenizer.json, or a .gguf model file (its own vocabulary).
+Models whose own tokenizer is not available are counted with o200k and marked ≈;
+with one tokenizer file and --model ids, those models are counted with that file:
+  sizewise tokens --file doc.txt -t SmolLM2-135M-Instruct.Q4_1.gguf -m smollm2-135m")]
 pub struct TokensArgs {
     /// The text; `-` reads standard input.
     text: Option<String>,
@@ -161,13 +163,26 @@ pub fn tokens(catalog: &Catalog, args: TokensArgs) -> anyhow::Result<()> {
             .map(|id| catalog.model(id))
             .collect::<Result<_, _>>()?
     };
+    // One tokenizer file with explicit --model ids: those models use that file.
+    let files: Vec<&Tokenized> = results
+        .iter()
+        .filter(|t| !sizewise_tokens::BUILTIN.contains(&t.name.as_str()))
+        .collect();
+    let own_file = match (files.as_slice(), args.models.is_empty()) {
+        ([one], false) => Some((one.name.clone(), one.count())),
+        _ => None,
+    };
     let mut models = Vec::new();
     for m in selected {
-        let (tk, exact) = match m.tokenizer.as_deref() {
-            Some(t) if sizewise_tokens::BUILTIN.contains(&t) => (t.to_string(), true),
+        let (tk, exact) = match (m.tokenizer.as_deref(), &own_file) {
+            (Some(t), _) if sizewise_tokens::BUILTIN.contains(&t) => (t.to_string(), true),
+            (_, Some((name, _))) => (name.clone(), true),
             _ => ("o200k".to_string(), false),
         };
-        let n = count_with(&tk)?;
+        let n = match &own_file {
+            Some((name, count)) if *name == tk => *count,
+            _ => count_with(&tk)?,
+        };
         models.push(ModelOut {
             id: m.id.clone(),
             tokens: n,
@@ -241,8 +256,9 @@ pub fn tokens(catalog: &Catalog, args: TokensArgs) -> anyhow::Result<()> {
             },
         ]);
     }
-    s.push_str(&format!(
-        "\n{tbl}\n≈ counted with o200k: the model's own tokenizer is not shipped (pass its tokenizer.json with --tokenizer to see its exact split)."
-    ));
+    s.push_str(&format!("\n{tbl}"));
+    if models.iter().any(|m| !m.exact) {
+        s.push_str("\n≈ counted with o200k: the model's own tokenizer is not shipped (pass its tokenizer.json or .gguf with --tokenizer and --model to count exactly).");
+    }
     table::print(&s)
 }

@@ -187,3 +187,38 @@ fn user_catalog_overrides_and_bad_files_are_located() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn tokens_with_a_gguf_vocabulary() {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../.cache/models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    if !p.exists() {
+        println!(
+            "skipped: {} not found (run scripts/fetch-test-models.sh)",
+            p.display()
+        );
+        return;
+    }
+    let v = json(&[
+        "tokens",
+        "135 milhões",
+        "-t",
+        p.to_str().unwrap(),
+        "-m",
+        "smollm2-135m",
+        "--json",
+    ]);
+    assert_eq!(
+        v["tokenizers"][0]["name"],
+        "SmolLM2-135M-Instruct.Q4_1.gguf"
+    );
+    assert_eq!(v["models"][0]["exact"], true);
+    // SmolLM2 splits digits one by one.
+    let toks: Vec<&str> = v["tokenizers"][0]["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(&toks[..3], &["1", "3", "5"]);
+}
