@@ -84,6 +84,12 @@ pub struct Scenario {
     pub memory_gb: Option<f64>,
     /// Full activation recomputation in training (8·N·D instead of 6·N·D).
     pub recompute: bool,
+    /// KV-cache format (default fp16; fp32 for fp32 weights). fp8, q8_0 and q4_0
+    /// are what llama.cpp and vLLM offer.
+    pub kv_precision: Option<Precision>,
+    /// Network round trip between the user and the server, milliseconds: added
+    /// once to TTFT and end-to-end time.
+    pub network_rtt_ms: f64,
 }
 
 impl Default for Scenario {
@@ -104,6 +110,8 @@ impl Default for Scenario {
             kg_co2_per_kwh: 0.4,
             memory_gb: None,
             recompute: false,
+            kv_precision: None,
+            network_rtt_ms: 0.0,
         }
     }
 }
@@ -523,10 +531,10 @@ pub fn deployment(h: &Hardware, s: &Scenario) -> Result<Deployment, EstimateErro
         bandwidth: h.bandwidth_bytes_per_s(),
         memory_bytes,
         usable_fraction: usable_fraction(h.class),
-        kv_bytes: if precision == Precision::Fp32 {
-            4.0
-        } else {
-            2.0
+        kv_bytes: match s.kv_precision {
+            Some(k) => k.bytes_per_weight(),
+            None if precision == Precision::Fp32 => 4.0,
+            None => 2.0,
         },
         link_bw,
         link_latency_s,
@@ -598,7 +606,7 @@ fn timing(
         let read = passes * a.weights_read(tokens.min(chunk)) * wbytes;
         (flops / flops_rate).max(read / bw) + passes * a.layers * layer_s + comm(tokens)
     };
-    let ttft = prefill(p.max(1.0), 1.0) + req_s;
+    let ttft = prefill(p.max(1.0), 1.0) + req_s + s.network_rtt_ms.max(0.0) / 1e3;
     let ctx = p + o / 2.0;
     let kv_read = b * a.kv_elems(ctx) * d.kv_bytes;
     let step_bytes = a.weights_read(b) * wbytes + kv_read;

@@ -206,7 +206,7 @@ pub fn estimate_json(m: &Model, a: &ArchSummary, h: &Hardware, s: &Scenario, n: 
         "window_tokens": window.map(|w| published(json!(w), "tokens", m.source_of("context_window"))),
         "kv_cache_bytes_per_token": exact(n.kv_bytes_per_token, "bytes", format!(
             "2 (K and V) x KV heads x head_dim x layers x {} bytes ({}), GQA/MQA and per-layer shapes as in the architecture",
-            d.kv_bytes, if d.kv_bytes == 2.0 {"fp16 cache"} else {"fp32 cache"})),
+            d.kv_bytes, match s.kv_precision { Some(k) => format!("{k} cache (--kv-precision)"), None if d.kv_bytes == 4.0 => "fp32 cache".into(), None => "fp16 cache".into() })),
         "kv_cache_bytes_at_context": exact(n.kv_bytes, "bytes", format!("{ctx} tokens x batch {b}{}", if a.window.is_finite() {format!(", sliding-window layers capped at {} tokens", a.window)} else {String::new()})),
         "context_tokens": ctx,
         "max_context_that_fits": exact(n.max_context_fits, "tokens", "longest context per sequence whose KV cache fits beside the weights, capped by the model's window".into()),
@@ -276,7 +276,8 @@ pub fn estimate_json(m: &Model, a: &ArchSummary, h: &Hardware, s: &Scenario, n: 
 
     let latency = json!({
         "ttft_ms": leaf(n.ttft_s.map(|x| x * 1e3), "ms", format!(
-            "max(prefill FLOPs / ({peak:.1} TFLOPS x {g} x MFU), weights / bandwidth) + per-layer and per-request overheads; prompt {} tokens, batch 1; {mfu_basis}{peak_note}", s.prompt_tokens)),
+            "max(prefill FLOPs / ({peak:.1} TFLOPS x {g} x MFU), weights / bandwidth) + per-layer and per-request overheads; prompt {} tokens, batch 1{}; {mfu_basis}{peak_note}", s.prompt_tokens,
+            if s.network_rtt_ms > 0.0 { format!(", + {} ms network round trip", s.network_rtt_ms) } else { String::new() })),
         "tpot_ms": leaf(n.tpot_s.map(|x| x * 1e3), "ms", format!(
             "max((weights read + KV at {} tokens x batch {b}) / ({bw:.0} GB/s x {g} x efficiency), FLOPs / compute) + {} layers x per-layer overhead{}",
             s.prompt_tokens + s.output_tokens / 2, a.layers, if g > 1 {" + all-reduce per layer"} else {""})),

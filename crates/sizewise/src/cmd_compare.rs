@@ -228,6 +228,23 @@ fn cell(
             Some(n.decode_tokens_per_s.p50),
         ),
         ("context_window", n, _) => match (m.context_window, n) {
+            (Some(w), _) if p.scenario.prompt_tokens + p.scenario.output_tokens > w => mk(
+                format!(
+                    "{} tokens; {}",
+                    human::window(w),
+                    t(lang, "request_too_long")
+                        .replace(
+                            "{n}",
+                            &(p.scenario.prompt_tokens + p.scenario.output_tokens).to_string()
+                        )
+                        .replace(
+                            "{cut}",
+                            &(p.scenario.prompt_tokens + p.scenario.output_tokens - w).to_string()
+                        )
+                ),
+                "published",
+                Some(w as f64),
+            ),
             (Some(w), Some(n)) => mk(
                 format!(
                     "{} {}; {} {}",

@@ -213,6 +213,13 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
                 "per 1M output tokens"
             }
         }
+        "request_too_long" => {
+            if pt {
+                "requisição de {n} tokens não cabe: {cut} cortados"
+            } else {
+                "a request of {n} tokens does not fit: {cut} cut"
+            }
+        }
         "electricity" => {
             if pt {
                 "só energia: "

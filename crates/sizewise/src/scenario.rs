@@ -49,6 +49,15 @@ pub struct ScenarioArgs {
     /// Memory of the machine, GB, for hardware whose memory depends on the system (CPUs).
     #[arg(long)]
     pub memory_gb: Option<f64>,
+    /// KV-cache format: fp16 (default), fp8, q8_0, q4_0, fp32.
+    #[arg(long)]
+    pub kv_precision: Option<String>,
+    /// Network round trip to the server, ms (added to TTFT and end-to-end time).
+    #[arg(long, default_value_t = 0.0)]
+    pub network_rtt_ms: f64,
+    /// Training with full activation recomputation (8·N·D FLOPs instead of 6·N·D).
+    #[arg(long)]
+    pub recompute: bool,
 }
 
 impl ScenarioArgs {
@@ -65,6 +74,7 @@ impl ScenarioArgs {
             ("--usd-per-kwh", self.usd_per_kwh),
             ("--kg-co2-per-kwh", self.kg_co2_per_kwh),
             ("--finetune-tokens", self.finetune_tokens),
+            ("--network-rtt-ms", self.network_rtt_ms),
         ] {
             anyhow::ensure!(
                 v.is_finite() && v >= 0.0,
@@ -99,7 +109,13 @@ impl ScenarioArgs {
             usd_per_kwh: self.usd_per_kwh,
             kg_co2_per_kwh: self.kg_co2_per_kwh,
             memory_gb: self.memory_gb,
-            recompute: false,
+            recompute: self.recompute,
+            kv_precision: self
+                .kv_precision
+                .as_deref()
+                .map(Precision::parse)
+                .transpose()?,
+            network_rtt_ms: self.network_rtt_ms,
         })
     }
 }
