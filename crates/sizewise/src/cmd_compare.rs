@@ -281,7 +281,7 @@ fn cell(
                     "estimated",
                     Some(month.p50),
                 ),
-                _ => mk("no price in catalog".into(), "undisclosed", None),
+                _ => mk(t(lang, "no_price").into(), "undisclosed", None),
             }
         }
         ("cost", None, _) => match &m.api {
@@ -490,7 +490,10 @@ pub fn compare(catalog: &Catalog, args: CompareArgs) -> anyhow::Result<()> {
             verdict,
         });
     }
-    let notes: Vec<String> = plans.iter().flat_map(|p| p.notes.clone()).collect();
+    let notes: Vec<String> = plans
+        .iter()
+        .flat_map(|p| p.notes.iter().map(|n| n.render(lang)))
+        .collect();
     let format = if args.json { Format::Json } else { args.format };
     let workload = format!(
         "{}: {} {}, {} {}, {} {}, batch {}",

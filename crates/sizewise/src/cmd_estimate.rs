@@ -6,6 +6,7 @@ use sizewise_catalog::{Catalog, Model};
 use sizewise_estimate::{Precision, Scenario, estimate_numbers, report, summarize, validation};
 
 use crate::human;
+use crate::i18n::Lang;
 use crate::plan::plan;
 use crate::scenario::ScenarioArgs;
 use crate::table;
@@ -193,12 +194,22 @@ pub fn estimate(catalog: &Catalog, args: EstimateArgs) -> anyhow::Result<()> {
     let v = match (&p.hardware, &p.numbers, &p.summary) {
         (Some(h), Some(n), Some(a)) => {
             let mut v = report::estimate_json(m, a, h, &p.scenario, n);
-            v["notes"] = json!(p.notes);
+            v["notes"] = json!(
+                p.notes
+                    .iter()
+                    .map(|n| n.render(Lang::En))
+                    .collect::<Vec<_>>()
+            );
             v
         }
         _ => {
             let mut v = api_json(m, &s);
-            v["notes"] = json!(p.notes);
+            v["notes"] = json!(
+                p.notes
+                    .iter()
+                    .map(|n| n.render(Lang::En))
+                    .collect::<Vec<_>>()
+            );
             v
         }
     };
@@ -224,7 +235,7 @@ pub fn estimate(catalog: &Catalog, args: EstimateArgs) -> anyhow::Result<()> {
         _ => head.push_str("vendor API (architecture undisclosed)\n"),
     }
     for n in &p.notes {
-        head.push_str(&format!("note: {n}\n"));
+        head.push_str(&format!("note: {}\n", n.render(Lang::En)));
     }
     table::print(&format!("{head}\n{}", render(&v, args.explain)))
 }

@@ -220,6 +220,13 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
                 "a request of {n} tokens does not fit: {cut} cut"
             }
         }
+        "no_price" => {
+            if pt {
+                "sem preço no catálogo"
+            } else {
+                "no price in the catalog"
+            }
+        }
         "electricity" => {
             if pt {
                 "só energia: "

@@ -2,6 +2,8 @@
 //! choosing hardware and device count where the user did not.
 
 use anyhow::Context;
+
+use crate::i18n::Lang;
 use sizewise_catalog::{Catalog, Hardware, HardwareClass, Model};
 use sizewise_estimate::{ArchSummary, Numbers, Precision, Scenario, estimate_numbers, summarize};
 
@@ -9,6 +11,138 @@ use sizewise_estimate::{ArchSummary, Numbers, Precision, Scenario, estimate_numb
 const SMALL_MODEL_PARAMS: f64 = 15e9;
 /// Largest tensor-parallel group sizewise proposes by itself.
 const MAX_AUTO_GPUS: u32 = 8;
+
+/// A choice sizewise made for the user, or a warning, to be said in their language.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Note {
+    /// The model's architecture is closed: it is compared through its API.
+    Api {
+        /// Model id.
+        model: String,
+    },
+    /// No hardware was given: sizewise chose this one.
+    ChoseHardware {
+        /// Model id.
+        model: String,
+        /// Hardware id.
+        hardware: String,
+        /// True for a small model (laptop or small GPU).
+        small: bool,
+    },
+    /// The model needs several devices, so the column uses them.
+    TensorParallel {
+        /// Model id.
+        model: String,
+        /// Devices.
+        gpus: u32,
+        /// Hardware id.
+        hardware: String,
+    },
+    /// The model does not fit.
+    DoesNotFit {
+        /// Model id.
+        model: String,
+        /// Devices.
+        gpus: u32,
+        /// Hardware id.
+        hardware: String,
+        /// Precision.
+        precision: String,
+    },
+    /// The hardware's memory depends on the system.
+    MemoryDepends {
+        /// Hardware id.
+        hardware: String,
+    },
+}
+
+impl Note {
+    /// The note in `lang`.
+    pub fn render(&self, lang: Lang) -> String {
+        let pt = lang == Lang::PtBr;
+        let devices = |g: u32, h: &str| {
+            if g > 1 {
+                format!("{g} x {h}")
+            } else {
+                h.to_string()
+            }
+        };
+        match self {
+            Note::Api { model } if pt => format!(
+                "{model}: arquitetura não divulgada, comparado pela API (preços e fatos publicados)"
+            ),
+            Note::Api { model } => format!(
+                "{model}: architecture undisclosed, compared through its API (published prices and facts)"
+            ),
+            Note::ChoseHardware {
+                model,
+                hardware,
+                small,
+            } if pt => format!(
+                "{model}: nenhum hardware indicado, o sizewise escolheu {hardware} ({})",
+                if *small {
+                    "modelo pequeno em um notebook ou GPU pequena"
+                } else {
+                    "modelo grande em um servidor de GPUs"
+                }
+            ),
+            Note::ChoseHardware {
+                model,
+                hardware,
+                small,
+            } => format!(
+                "{model}: no hardware given, so sizewise chose {hardware} ({})",
+                if *small {
+                    "a small model on a laptop or a small GPU"
+                } else {
+                    "a large model on a GPU server"
+                }
+            ),
+            Note::TensorParallel {
+                model,
+                gpus,
+                hardware,
+            } if pt => format!(
+                "{model}: precisa de {gpus} x {hardware} para pesos e cache, então a coluna usa {gpus} (paralelismo de tensor)"
+            ),
+            Note::TensorParallel {
+                model,
+                gpus,
+                hardware,
+            } => format!(
+                "{model}: needs {gpus} x {hardware} to hold weights and cache, so the column uses {gpus} (tensor parallel)"
+            ),
+            Note::DoesNotFit {
+                model,
+                gpus,
+                hardware,
+                precision,
+            } if pt => {
+                format!(
+                    "{model} não cabe em {} com {precision}",
+                    devices(*gpus, hardware)
+                )
+            }
+            Note::DoesNotFit {
+                model,
+                gpus,
+                hardware,
+                precision,
+            } => {
+                format!(
+                    "{model} does not fit on {} at {precision}",
+                    devices(*gpus, hardware)
+                )
+            }
+            Note::MemoryDepends { hardware } if pt => {
+                format!("{hardware}: a memória depende do sistema (--memory-gb)")
+            }
+            Note::MemoryDepends { hardware } => {
+                format!("{hardware}: memory depends on the system (--memory-gb)")
+            }
+        }
+    }
+}
 
 /// One column of a comparison: a model, and where it runs.
 pub struct Plan<'a> {
@@ -23,7 +157,7 @@ pub struct Plan<'a> {
     /// The estimate, when self-hosted.
     pub numbers: Option<Numbers>,
     /// Choices sizewise made for the user, said out loud.
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
 }
 
 impl Plan<'_> {
@@ -69,10 +203,9 @@ pub fn plan<'a>(
             scenario: base.clone(),
             summary: None,
             numbers: None,
-            notes: vec![format!(
-                "{}: architecture undisclosed, compared through its API (published prices and facts)",
-                model.id
-            )],
+            notes: vec![Note::Api {
+                model: model.id.clone(),
+            }],
         });
     };
     let mut notes = Vec::new();
@@ -104,16 +237,11 @@ pub fn plan<'a>(
             }
             match chosen {
                 Some((h, t)) => {
-                    notes.push(format!(
-                        "{}: no hardware given, so sizewise chose {} ({})",
-                        model.id,
-                        h.id,
-                        if small {
-                            "a small model on a laptop or a small GPU"
-                        } else {
-                            "a large model on a GPU server"
-                        }
-                    ));
+                    notes.push(Note::ChoseHardware {
+                        model: model.id.clone(),
+                        hardware: h.id.clone(),
+                        small,
+                    });
                     s = t;
                     h
                 }
@@ -135,10 +263,11 @@ pub fn plan<'a>(
                     && n.fits
                 {
                     {
-                        notes.push(format!(
-                            "{}: needs {g} x {} to hold weights and cache, so the column uses {g} (tensor parallel)",
-                            model.id, hardware.id
-                        ));
+                        notes.push(Note::TensorParallel {
+                            model: model.id.clone(),
+                            gpus: g,
+                            hardware: hardware.id.clone(),
+                        });
                         numbers = n;
                         s = t;
                         break;
@@ -148,24 +277,18 @@ pub fn plan<'a>(
         }
     }
     if !numbers.fits {
-        notes.push(format!(
-            "{} does not fit on {}{} at {}",
-            model.id,
-            if s.gpus > 1 {
-                format!("{} x ", s.gpus)
-            } else {
-                String::new()
-            },
-            hardware.id,
-            numbers.deployment.precision
-        ));
+        notes.push(Note::DoesNotFit {
+            model: model.id.clone(),
+            gpus: s.gpus,
+            hardware: hardware.id.clone(),
+            precision: numbers.deployment.precision.to_string(),
+        });
     }
     if hardware.class == HardwareClass::Cpu && s.memory_gb.is_none() && hardware.memory_gb.is_none()
     {
-        notes.push(format!(
-            "{}: memory depends on the system (--memory-gb)",
-            hardware.id
-        ));
+        notes.push(Note::MemoryDepends {
+            hardware: hardware.id.clone(),
+        });
     }
     Ok(Plan {
         model,
