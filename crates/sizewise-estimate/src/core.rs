@@ -438,6 +438,13 @@ pub fn deployment(h: &Hardware, s: &Scenario) -> Result<Deployment, EstimateErro
     };
     let engine = s.engine.unwrap_or_else(|| default_engine(h, precision));
     let pri = priors(engine, h.class, &h.id)?;
+    if engine == Engine::LlamaCpp
+        && matches!(precision, Precision::Fp8 | Precision::Int8 | Precision::Int4)
+    {
+        return Err(EstimateError::InvalidScenario(format!(
+            "llama.cpp does not run {precision} weights: it runs fp32, bf16, fp16 and GGUF types\n  hint: use --precision q8_0 (8-bit) or q4_k_m (4-bit), or --engine vllm on a GPU"
+        )));
+    }
     if precision.is_gguf() && engine != Engine::LlamaCpp {
         return Err(EstimateError::InvalidScenario(format!(
             "{precision} is a GGUF format, which {} does not run\n  hint: use --engine llama.cpp, or a precision such as bf16, fp8, int8 or int4",

@@ -336,7 +336,18 @@ pub fn fit(catalog: &Catalog, args: FitArgs) -> anyhow::Result<()> {
         t.add_row(vec![
             r["hardware"].as_str().unwrap_or("").to_string(),
             if best.is_null() {
-                "does not fit".into()
+                let needs_memory = r["options"].as_array().is_some_and(|o| {
+                    o.iter().any(|x| {
+                        x["error"]
+                            .as_str()
+                            .is_some_and(|e| e.contains("no fixed memory size"))
+                    })
+                });
+                if needs_memory {
+                    "memory depends on the system: pass --memory-gb N".into()
+                } else {
+                    "does not fit".into()
+                }
             } else {
                 format!(
                     "{} ({})",
@@ -347,7 +358,7 @@ pub fn fit(catalog: &Catalog, args: FitArgs) -> anyhow::Result<()> {
             if best.is_null() {
                 String::new()
             } else {
-                human::window(best["max_context"].as_f64().unwrap_or(0.0) as u64)
+                human::count(best["max_context"].as_f64().unwrap_or(0.0).floor())
             },
             if best.is_null() {
                 String::new()
@@ -357,7 +368,9 @@ pub fn fit(catalog: &Catalog, args: FitArgs) -> anyhow::Result<()> {
             match bf16 {
                 Some(x) if x["fits"] == true => "fits".into(),
                 Some(x) => match x["min_devices"].as_u64() {
-                    Some(n) if n > 1 => format!("needs {n} devices"),
+                    Some(n) if n > 1 && r["class"].as_str().is_some_and(|c| c.ends_with("gpu")) => {
+                        format!("needs {n} devices")
+                    }
                     _ => "no".into(),
                 },
                 None => "n/a".into(),

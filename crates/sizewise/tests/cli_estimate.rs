@@ -225,6 +225,8 @@ fn impossible_scenarios_are_clear_errors() {
         "vllm",
     ]);
     assert!(e.contains("GGUF"), "{e}");
+    let e = fails(&["estimate", "llama-3.1-8b", "-H", "apple-m2", "-p", "fp8"]);
+    assert!(e.contains("q8_0"), "{e}");
     fails(&["estimate", "nope-model", "-H", "nvidia-h100-sxm"]);
     fails(&["estimate", "llama-3.1-8b", "-p", "q9"]);
 }
