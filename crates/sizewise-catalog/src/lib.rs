@@ -13,6 +13,7 @@
 pub mod error;
 pub mod fact;
 pub mod hardware;
+pub mod import;
 pub mod load;
 pub mod model;
 

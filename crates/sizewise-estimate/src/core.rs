@@ -90,6 +90,9 @@ pub struct Scenario {
     /// Network round trip between the user and the server, milliseconds: added
     /// once to TTFT and end-to-end time.
     pub network_rtt_ms: f64,
+    /// Real average bits per weight of a file (a GGUF's tensors), used instead of
+    /// the precision's nominal figure.
+    pub weight_bits: Option<f64>,
 }
 
 impl Default for Scenario {
@@ -112,6 +115,7 @@ impl Default for Scenario {
             recompute: false,
             kv_precision: None,
             network_rtt_ms: 0.0,
+            weight_bits: None,
         }
     }
 }
@@ -288,6 +292,8 @@ pub struct Deployment {
     pub usable_fraction: f64,
     /// Bytes per KV-cache element.
     pub kv_bytes: f64,
+    /// Bytes per weight (the precision's, or the file's real average).
+    pub weight_bytes: f64,
     /// Device-to-device bandwidth, bytes/s.
     pub link_bw: f64,
     /// Latency of one all-reduce, seconds.
@@ -439,7 +445,10 @@ pub fn deployment(h: &Hardware, s: &Scenario) -> Result<Deployment, EstimateErro
     let engine = s.engine.unwrap_or_else(|| default_engine(h, precision));
     let pri = priors(engine, h.class, &h.id)?;
     if engine == Engine::LlamaCpp
-        && matches!(precision, Precision::Fp8 | Precision::Int8 | Precision::Int4)
+        && matches!(
+            precision,
+            Precision::Fp8 | Precision::Int8 | Precision::Int4
+        )
     {
         return Err(EstimateError::InvalidScenario(format!(
             "llama.cpp does not run {precision} weights: it runs fp32, bf16, fp16 and GGUF types\n  hint: use --precision q8_0 (8-bit) or q4_k_m (4-bit), or --engine vllm on a GPU"
@@ -543,6 +552,10 @@ pub fn deployment(h: &Hardware, s: &Scenario) -> Result<Deployment, EstimateErro
             None if precision == Precision::Fp32 => 4.0,
             None => 2.0,
         },
+        weight_bytes: s
+            .weight_bits
+            .filter(|b| b.is_finite() && *b > 0.0)
+            .map_or(precision.bytes_per_weight(), |b| b / 8.0),
         link_bw,
         link_latency_s,
         peak_is_estimate,
@@ -593,7 +606,7 @@ fn timing(
     let b = s.batch.max(1) as f64;
     let p = s.prompt_tokens as f64;
     let o = s.output_tokens as f64;
-    let wbytes = d.precision.bytes_per_weight();
+    let wbytes = d.weight_bytes;
     let flops_rate = d.peak_flops * mfu * g * tp_efficiency(g);
     let bw = d.bandwidth * bw_eff * g;
     let comm = |tokens: f64| -> f64 {
@@ -670,7 +683,7 @@ pub fn estimate_numbers(
             )));
         }
     }
-    let wbytes = d.precision.bytes_per_weight();
+    let wbytes = d.weight_bytes;
     let weights_bytes = a.params.total * wbytes;
     let kv_bytes_per_token = (a.kv_full + a.kv_slide) * d.kv_bytes;
     let kv_bytes = b * a.kv_elems(ctx) * d.kv_bytes;

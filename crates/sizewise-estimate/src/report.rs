@@ -114,8 +114,10 @@ pub fn estimate_json(m: &Model, a: &ArchSummary, h: &Hardware, s: &Scenario, n: 
             "embedding {:.0} + blocks {:.0} + output head {} (architecture in the catalog)",
             a.params.embedding, a.params.blocks_total,
             if m.architecture.as_ref().is_some_and(|x| x.tied_embeddings) { "tied".to_string() } else { format!("{:.0}", a.params.lm_head) })),
-        "weights_bytes": exact(n.weights_bytes, "bytes", format!(
-            "{:.4e} params x {} bits/weight ({p}; {bpw_src})", a.params.total, p.bits_per_weight())),
+        "weights_bytes": exact(n.weights_bytes, "bytes", match s.weight_bits {
+            Some(b) => format!("{:.4e} params x {b:.3} bits/weight (the file's tensors)", a.params.total),
+            None => format!("{:.4e} params x {} bits/weight ({p}; {bpw_src})", a.params.total, p.bits_per_weight()),
+        }),
         "bytes_at": {
             "fp16": exact(a.params.total * 2.0, "bytes", "2 bytes per parameter".into()),
             "int8": exact(a.params.total, "bytes", "1 byte per parameter".into()),

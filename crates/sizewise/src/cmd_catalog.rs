@@ -30,7 +30,11 @@ enum ModelsAction {
     /// One model: every fact with its source and check status.
     Show {
         /// Model id (see `sizewise models`).
-        id: String,
+        #[arg(required_unless_present = "gguf")]
+        id: Option<String>,
+        /// Read the model from a GGUF file instead of the catalog.
+        #[arg(long, conflicts_with = "id", value_name = "FILE")]
+        gguf: Option<std::path::PathBuf>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -163,8 +167,16 @@ fn active_cell(m: &Model) -> String {
 
 /// `sizewise models`.
 pub fn models(catalog: &Catalog, args: ModelsArgs) -> anyhow::Result<()> {
-    if let Some(ModelsAction::Show { id, json }) = args.action {
-        let m = catalog.model(&id)?;
+    if let Some(ModelsAction::Show { id, gguf, json }) = args.action {
+        if let Some(path) = gguf {
+            let (m, _) = sizewise_catalog::import::model_from_gguf(&path)?;
+            let origin = Origin::File(path);
+            if json || args.json {
+                return table::print_json(&model_json(&m, Some(&origin)));
+            }
+            return table::print(&show_model(&m, Some(&origin)));
+        }
+        let m = catalog.model(id.as_deref().unwrap_or_default())?;
         let origin = catalog.model_origin(&m.id);
         if json || args.json {
             return table::print_json(&model_json(m, origin));

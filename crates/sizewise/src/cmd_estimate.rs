@@ -18,10 +18,15 @@ use crate::table;
   sizewise estimate llama-3.1-70b --hardware nvidia-h100-sxm --gpus 2 --batch 16 --explain
   sizewise estimate phi-3-mini --hardware apple-m2 --json | jq .latency
   sizewise estimate gpt-4o-mini            (API-only: published facts and API cost)
+  sizewise estimate --gguf SmolLM2-135M-Instruct.Q4_1.gguf -H raspberry-pi-5-8gb
 Every number is a band p10..p50..p90 with its basis (--explain prints the bases).")]
 pub struct EstimateArgs {
     /// Model id (see `sizewise models`).
-    model: String,
+    #[arg(required_unless_present = "gguf")]
+    model: Option<String>,
+    /// Estimate the model in this GGUF file (its architecture and real bytes per weight).
+    #[arg(long, conflicts_with = "model", value_name = "FILE")]
+    gguf: Option<std::path::PathBuf>,
     /// Hardware id (see `sizewise hardware`) [default: sizewise picks one that fits].
     #[arg(long, short = 'H')]
     hardware: Option<String>,
@@ -162,6 +167,7 @@ fn walk(out: &mut String, key: &str, v: &Value, indent: usize, explain: bool) {
             }
         }
         Value::Null => {}
+        Value::String(s) if s.is_empty() => {}
         Value::String(s) => out.push_str(&format!("{pad}{key}: {s}\n")),
         other => out.push_str(&format!("{pad}{key}: {other}\n")),
     }
@@ -181,10 +187,42 @@ pub fn render(v: &Value, explain: bool) -> String {
     out
 }
 
+/// The precision a GGUF file type corresponds to.
+fn precision_of_file_type(t: Option<&str>) -> Precision {
+    match t.unwrap_or("") {
+        "F32" | "ALL_F32" => Precision::Fp32,
+        "F16" | "MOSTLY_F16" => Precision::Fp16,
+        "BF16" | "MOSTLY_BF16" => Precision::Bf16,
+        "Q8_0" => Precision::Q8_0,
+        "Q6_K" => Precision::Q6K,
+        "Q5_K_M" | "Q5_K_S" | "Q5_0" | "Q5_1" => Precision::Q5KM,
+        "Q4_0" => Precision::Q4_0,
+        "Q4_1" => Precision::Q4_1,
+        "Q3_K_M" | "Q3_K_S" | "Q3_K_L" => Precision::Q3KM,
+        "Q2_K" | "Q2_K_S" => Precision::Q2K,
+        _ => Precision::Q4KM,
+    }
+}
+
 /// `sizewise estimate`.
 pub fn estimate(catalog: &Catalog, args: EstimateArgs) -> anyhow::Result<()> {
-    let s = args.scenario.scenario()?;
-    let m = catalog.model(&args.model)?;
+    let mut s = args.scenario.scenario()?;
+    let imported;
+    let m = match &args.gguf {
+        Some(path) => {
+            let (model, weights) = sizewise_catalog::import::model_from_gguf(path)?;
+            if s.precision.is_none() {
+                s.precision = Some(precision_of_file_type(weights.file_type));
+            }
+            s.weight_bits = weights.bits_per_weight;
+            if s.engine.is_none() {
+                s.engine = Some(sizewise_estimate::Engine::LlamaCpp);
+            }
+            imported = model;
+            &imported
+        }
+        None => catalog.model(args.model.as_deref().unwrap_or_default())?,
+    };
     if m.architecture.is_none() && args.hardware.is_some() {
         return Err(summarize(m)
             .err()

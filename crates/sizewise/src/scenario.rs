@@ -116,6 +116,7 @@ impl ScenarioArgs {
                 .map(Precision::parse)
                 .transpose()?,
             network_rtt_ms: self.network_rtt_ms,
+            weight_bits: None,
         })
     }
 }

@@ -362,3 +362,36 @@ fn validate_reports_every_row_in_band() {
     assert!(rows.iter().all(|r| r["in_band"] == true));
     assert!(v["median_abs_error"].as_f64().unwrap() <= 0.20);
 }
+
+#[test]
+fn gguf_files_are_shown_and_estimated() {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../.cache/models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    if !p.exists() {
+        println!(
+            "skipped: {} not found (run scripts/fetch-test-models.sh)",
+            p.display()
+        );
+        return;
+    }
+    let f = p.to_str().unwrap();
+    let v = json(&["models", "show", "--gguf", f, "--json"]);
+    assert_eq!(v["architecture"]["layers"], 30);
+    assert_eq!(v["architecture"]["kv_heads"], 3);
+    assert_eq!(v["params_total"], 134_515_008.0);
+    let v = json(&[
+        "estimate",
+        "--gguf",
+        f,
+        "-H",
+        "raspberry-pi-5-8gb",
+        "--json",
+    ]);
+    assert_eq!(v["scenario"]["precision"], "q4_1");
+    assert_eq!(v["scenario"]["engine"], "llama.cpp");
+    // Bytes come from the file's tensors, not the nominal 5 bits per weight.
+    let w = v["compute"]["weights_bytes"]["p50"].as_f64().unwrap();
+    assert!((w - 96_575_616.0).abs() / 96_575_616.0 < 0.05, "{w}");
+    let e = fails(&["estimate", "--gguf", "/no/such/file.gguf", "-H", "apple-m2"]);
+    assert!(e.contains("file.gguf"), "{e}");
+}

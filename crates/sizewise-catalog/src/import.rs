@@ -1,0 +1,211 @@
+//! Import of a model's architecture from a GGUF file, so that any GGUF can be
+//! shown and estimated like a catalog model.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use sizewise_gguf::GgufFile;
+
+use crate::error::CatalogError;
+use crate::fact::Status;
+use crate::model::{Architecture, Category, Mlp, Model, Norm, Position};
+
+/// What the file says about its own weights, beyond the architecture.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GgufWeights {
+    /// Bytes of all tensor data.
+    pub bytes: u64,
+    /// Average bits per weight over all tensors.
+    pub bits_per_weight: Option<f64>,
+    /// llama.cpp's name of the file type ("Q4_K_M"), when set.
+    pub file_type: Option<&'static str>,
+}
+
+/// Layers of each architecture that attend to the full context, one every N
+/// (the rest use the sliding window), where llama.cpp hard-codes the pattern.
+fn full_attention_every(arch: &str) -> Option<u32> {
+    match arch {
+        "gemma2" => Some(2),
+        "gemma3" => Some(6),
+        _ => None,
+    }
+}
+
+fn id_from_path(path: &Path) -> String {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_lowercase())
+        .unwrap_or_else(|| "gguf-model".into());
+    let id: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    id.trim_matches('-').chars().take(80).collect()
+}
+
+/// Reads `path` and builds a catalog model from its metadata and tensor table.
+/// Every fact's source is the file itself.
+pub fn model_from_gguf(path: &Path) -> Result<(Model, GgufWeights), CatalogError> {
+    let bad = |message: String, hint: &str| CatalogError::Invalid {
+        path: path.to_path_buf(),
+        line: 0,
+        column: 0,
+        field: None,
+        message,
+        hint: hint.to_string(),
+    };
+    let file = GgufFile::open(path).map_err(|e| {
+        bad(
+            e.to_string(),
+            "the file must be a GGUF model (llama.cpp's format); check that it was downloaded completely",
+        )
+    })?;
+    let g = file.architecture();
+    let arch_name = g.architecture.clone().unwrap_or_default();
+    let need = |v: Option<u64>, key: &str| {
+        v.filter(|x| *x > 0).ok_or_else(|| {
+            bad(
+                format!("the GGUF metadata has no {arch_name}.{key}"),
+                "sizewise needs block_count, embedding_length and attention.head_count to describe the model",
+            )
+        })
+    };
+    let layers = need(g.block_count, "block_count")?;
+    let hidden = need(g.embedding_length, "embedding_length")?;
+    let heads = need(g.head_count, "attention.head_count")?;
+    let kv_heads = g.head_count_kv.filter(|x| *x > 0).unwrap_or(heads);
+    let head_dim = g
+        .key_length
+        .filter(|x| *x > 0)
+        .unwrap_or(hidden / heads.max(1));
+    let small = |x: u64, what: &str| {
+        u32::try_from(x).map_err(|_| {
+            bad(
+                format!("{what} = {x} is out of range"),
+                "the file's metadata looks corrupted",
+            )
+        })
+    };
+    let has = |name: &str| file.tensor(name).is_some();
+    let experts = g.expert_count.filter(|e| *e > 1);
+    let architecture = Architecture {
+        layers: small(layers, "block_count")?,
+        hidden,
+        heads: Some(small(heads, "head_count")?),
+        kv_heads: Some(small(kv_heads, "head_count_kv")?),
+        head_dim: small(head_dim, "key_length")?,
+        ffn: g.feed_forward_length,
+        vocab: g.vocab_size.unwrap_or(0),
+        tied_embeddings: !g.has_output_weight,
+        mlp: if has("blk.0.ffn_gate.weight")
+            || has("blk.0.ffn_gate_exps.weight")
+            || has("blk.0.ffn_gate_up.weight")
+        {
+            Mlp::Gated
+        } else {
+            Mlp::Plain
+        },
+        norm: if has("blk.0.attn_norm.bias") {
+            Norm::Layernorm
+        } else {
+            Norm::Rmsnorm
+        },
+        position: if has("position_embd.weight") {
+            Position::Learned
+        } else {
+            Position::Rope
+        },
+        qkv_bias: has("blk.0.attn_q.bias") || has("blk.0.attn_qkv.bias"),
+        linear_bias: has("blk.0.attn_output.bias"),
+        sliding_window: g.sliding_window,
+        full_attention_every: g
+            .sliding_window
+            .and_then(|_| full_attention_every(&arch_name)),
+        experts: experts.map(|e| small(e, "expert_count")).transpose()?,
+        experts_active: experts
+            .and(g.expert_used_count)
+            .map(|e| small(e, "expert_used_count"))
+            .transpose()?,
+        extra_params: None,
+        per_layer: None,
+    };
+    let source = format!("GGUF metadata and tensor table of {}", path.display());
+    let mut sources = BTreeMap::new();
+    let mut status = BTreeMap::new();
+    for f in ["params_total", "context_window", "architecture"] {
+        sources.insert(f.to_string(), source.clone());
+        status.insert(f.to_string(), Status::Verified);
+    }
+    let params = file.parameter_count() as f64;
+    let model = Model {
+        id: id_from_path(path),
+        name: g.name.clone().unwrap_or_else(|| id_from_path(path)),
+        family: arch_name.clone(),
+        developer: "from GGUF file".into(),
+        category: Category::Slm,
+        named_in_article: false,
+        params_total: Some(params),
+        params_active: None,
+        context_window: g.context_length,
+        max_output_tokens: None,
+        training_tokens: None,
+        release_date: None,
+        license: file.get_str("general.license").map(str::to_string),
+        open_weights: true,
+        access: Some(format!("local file {}", path.display())),
+        tokenizer: None,
+        undisclosed: vec![],
+        architecture: Some(architecture),
+        api: None,
+        scores: vec![],
+        estimates: vec![],
+        sources,
+        status,
+        notes: Some(format!(
+            "Imported from a GGUF file: {} tensors, {} bytes of weights{}. Category SLM is a default: the file does not say.",
+            file.tensors().len(),
+            g.weight_bytes,
+            g.file_type_name
+                .map(|t| format!(", file type {t}"))
+                .unwrap_or_default()
+        )),
+    };
+    Ok((
+        model,
+        GgufWeights {
+            bytes: g.weight_bytes,
+            bits_per_weight: g.bits_per_weight,
+            file_type: g.file_type_name,
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_command_line_friendly() {
+        assert_eq!(
+            id_from_path(Path::new("/x/SmolLM2-135M-Instruct.Q4_1.gguf")),
+            "smollm2-135m-instruct.q4-1"
+        );
+    }
+
+    #[test]
+    fn garbage_is_a_clear_error() {
+        let dir = std::env::temp_dir().join(format!("sizewise-imp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("x.gguf");
+        std::fs::write(&f, b"GGUF\x03\x00\x00\x00garbage").unwrap();
+        let e = model_from_gguf(&f).unwrap_err().to_string();
+        assert!(e.contains("x.gguf") && e.contains("hint"), "{e}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
