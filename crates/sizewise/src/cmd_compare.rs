@@ -267,7 +267,7 @@ fn cell(
             match (n.self_hosted_usd_per_1m_output, n.monthly_self_hosted_usd) {
                 (Some(per), Some(month)) => mk(
                     format!(
-                        "{}{} {}; {}{}",
+                        "{}{} {}; {}{}{}",
                         if n.usd_per_hour_electricity_only {
                             t(lang, "electricity")
                         } else {
@@ -276,7 +276,12 @@ fn cell(
                         band_text(per, human::usd, explain),
                         t(lang, "per_1m_out"),
                         band_text(month, human::usd, explain),
-                        t(lang, "per_month")
+                        t(lang, "per_month"),
+                        if n.replicas.p50 > 1.0 {
+                            format!(" ({} {})", n.replicas.p50, t(lang, "replicas"))
+                        } else {
+                            String::new()
+                        }
                     ),
                     "estimated",
                     Some(month.p50),

@@ -220,6 +220,13 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
                 "a request of {n} tokens does not fit: {cut} cut"
             }
         }
+        "replicas" => {
+            if pt {
+                "réplicas para a carga"
+            } else {
+                "replicas for the load"
+            }
+        }
         "no_price" => {
             if pt {
                 "sem preço no catálogo"
