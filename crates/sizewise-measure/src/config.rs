@@ -1,0 +1,251 @@
+//! What to run: [`BenchConfig`] and its parts, plus the JSONL dataset reader.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::{MeasureError, Result};
+
+/// Which OpenAI-compatible endpoint to call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    /// `POST {url}/chat/completions` with `messages`.
+    Chat,
+    /// `POST {url}/completions` with `prompt`.
+    Completions,
+}
+
+/// How gaps between planned arrivals are drawn in an open-loop run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Arrival {
+    /// Exponential gaps (a Poisson process).
+    Poisson,
+    /// Equal gaps of `1 / per_s`.
+    Constant,
+    /// Gamma-distributed gaps with this shape (1 = Poisson, < 1 burstier, > 1 smoother).
+    Gamma {
+        /// The gamma shape parameter `k` (vLLM's `--burstiness`).
+        shape: f64,
+    },
+}
+
+/// The load model.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Load {
+    /// Closed loop: this many requests in flight; each worker sends its next request as soon
+    /// as its previous one ends.
+    Concurrency(usize),
+    /// Open loop: requests are sent on a precomputed arrival schedule, whatever is in flight.
+    Rate {
+        /// Requested arrivals per second.
+        per_s: f64,
+        /// Gap distribution.
+        arrival: Arrival,
+    },
+}
+
+/// When the measured phase stops sending.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stop {
+    /// Send exactly this many measured requests.
+    Requests(u64),
+    /// Send for this long; requests in flight at the end are allowed to finish (bounded by
+    /// the per-request timeout) and are counted, never cancelled. In rate mode the schedule
+    /// holds `round(per_s * duration)` arrivals.
+    #[serde(serialize_with = "ser_secs")]
+    Duration(Duration),
+}
+
+fn ser_secs<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+/// Service-level objectives; a request is "good" when it meets every objective that is set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Slo {
+    /// Maximum time to first token, ms.
+    pub ttft_ms: Option<f64>,
+    /// Maximum time per output token (excluding the first), ms.
+    pub tpot_ms: Option<f64>,
+    /// Maximum end-to-end latency, ms.
+    pub e2e_ms: Option<f64>,
+}
+
+impl Slo {
+    /// True when no objective is set.
+    pub fn is_empty(&self) -> bool {
+        self.ttft_ms.is_none() && self.tpot_ms.is_none() && self.e2e_ms.is_none()
+    }
+}
+
+/// The input of one dataset row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PromptInput {
+    /// A plain prompt string (`"prompt"`).
+    Text(String),
+    /// Chat messages (`"messages"`), passed to the server as they are.
+    Messages(Vec<serde_json::Value>),
+}
+
+/// One dataset row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prompt {
+    /// What to send.
+    pub input: PromptInput,
+    /// Per-row `max_tokens`; `None` uses [`BenchConfig::output_tokens`].
+    pub max_tokens: Option<u32>,
+}
+
+/// Parses a JSONL dataset: one JSON object per non-blank line, with `"prompt"` (string) or
+/// `"messages"` (array), and optional `"max_tokens"` (non-negative integer).
+pub fn parse_dataset(jsonl: &str) -> Result<Vec<Prompt>> {
+    let mut out = Vec::new();
+    for (i, line) in jsonl.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let bad = |message: String| MeasureError::Dataset {
+            line: i + 1,
+            message,
+        };
+        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| bad("expected a JSON object".into()))?;
+        let input = match (obj.get("prompt"), obj.get("messages")) {
+            (Some(serde_json::Value::String(s)), _) => PromptInput::Text(s.clone()),
+            (_, Some(serde_json::Value::Array(m))) => PromptInput::Messages(m.clone()),
+            _ => {
+                return Err(bad(
+                    "needs \"prompt\" (a string) or \"messages\" (an array)".into(),
+                ));
+            }
+        };
+        let max_tokens = match obj.get("max_tokens") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(m) => Some(
+                m.as_u64()
+                    .and_then(|m| u32::try_from(m).ok())
+                    .ok_or_else(|| bad("\"max_tokens\" must be a non-negative integer".into()))?,
+            ),
+        };
+        out.push(Prompt { input, max_tokens });
+    }
+    if out.is_empty() {
+        return Err(MeasureError::Dataset {
+            line: 0,
+            message: "the dataset has no rows".into(),
+        });
+    }
+    Ok(out)
+}
+
+/// Everything one benchmark run needs. Build with [`BenchConfig::new`] and adjust fields.
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    /// Base URL including the API prefix, e.g. `http://127.0.0.1:8000/v1`. Only `http://`.
+    pub url: String,
+    /// Model name sent in every request.
+    pub model: String,
+    /// Sent as `Authorization: Bearer <key>` when set.
+    pub api_key: Option<String>,
+    /// Closed-loop concurrency or open-loop rate.
+    pub load: Load,
+    /// When the measured phase stops.
+    pub stop: Stop,
+    /// Approximate prompt length of synthetic prompts, in tokens (see [`synthetic_prompt`](crate::synthetic_prompt)).
+    pub prompt_tokens: u32,
+    /// `max_tokens` of every request (unless a dataset row sets its own).
+    pub output_tokens: u32,
+    /// Dataset rows, used in order and cycled; `None` uses synthetic prompts.
+    pub dataset: Option<Vec<Prompt>>,
+    /// Objectives for goodput.
+    pub slo: Slo,
+    /// Requests run before the measured phase and left out of every statistic.
+    pub warmup: u64,
+    /// Limit for one request: connect, headers and the whole stream.
+    pub timeout: Duration,
+    /// Seed for synthetic prompts and arrival schedules.
+    pub seed: u64,
+    /// Chat or completions.
+    pub endpoint: Endpoint,
+    /// Also send `"ignore_eos": true` (vLLM, llama.cpp, SGLang honour it; the OpenAI API
+    /// rejects unknown fields, so it is off by default).
+    pub ignore_eos: bool,
+    /// Treat a stream whose token-carrying events are fewer than `usage.completion_tokens` as
+    /// `truncated_stream` (default on). Turn off for servers that pack several tokens into
+    /// one chunk (speculative decoding, stream intervals).
+    pub strict_token_count: bool,
+}
+
+impl BenchConfig {
+    /// A config with defaults: concurrency 1, 100 requests, 128 prompt tokens, 32 output
+    /// tokens, synthetic prompts, 2 warmup requests, 60 s timeout, seed 0, chat endpoint.
+    pub fn new(url: impl Into<String>, model: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            model: model.into(),
+            api_key: None,
+            load: Load::Concurrency(1),
+            stop: Stop::Requests(100),
+            prompt_tokens: 128,
+            output_tokens: 32,
+            dataset: None,
+            slo: Slo::default(),
+            warmup: 2,
+            timeout: Duration::from_secs(60),
+            seed: 0,
+            endpoint: Endpoint::Chat,
+            ignore_eos: false,
+            strict_token_count: true,
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        let bad = |m: &str| Err(MeasureError::InvalidConfig(m.to_string()));
+        match self.load {
+            Load::Concurrency(0) => return bad("concurrency must be at least 1"),
+            Load::Rate { per_s, arrival } => {
+                if !(per_s.is_finite() && per_s > 0.0) {
+                    return bad("rate must be a positive number of requests per second");
+                }
+                if let Arrival::Gamma { shape } = arrival
+                    && !(shape.is_finite() && shape > 0.0)
+                {
+                    return bad("gamma shape must be positive");
+                }
+            }
+            Load::Concurrency(_) => {}
+        }
+        match self.stop {
+            Stop::Requests(0) => return bad("stop after at least 1 request"),
+            Stop::Duration(d) if d.is_zero() => return bad("duration must be positive"),
+            _ => {}
+        }
+        if self.timeout.is_zero() {
+            return bad("timeout must be positive");
+        }
+        if let Some(ds) = &self.dataset
+            && ds.is_empty()
+        {
+            return bad("dataset is empty");
+        }
+        if self.dataset.is_none() && self.prompt_tokens == 0 {
+            return bad("prompt_tokens must be at least 1");
+        }
+        for v in [self.slo.ttft_ms, self.slo.tpot_ms, self.slo.e2e_ms]
+            .into_iter()
+            .flatten()
+        {
+            if !(v.is_finite() && v >= 0.0) {
+                return bad("SLO values must be non-negative milliseconds");
+            }
+        }
+        Ok(())
+    }
+}
