@@ -58,7 +58,7 @@ pub use config::{
 };
 pub use record::{ErrorKind, Event, RequestError, RequestRecord, TokenSource};
 pub use result::BenchResult;
-pub use runner::{Phase, Progress, Sweep, run};
+pub use runner::{Cancel, Phase, Progress, Sweep, run, run_cancellable};
 pub use schedule::{arrival_offsets, synthetic_prompt};
 pub use sse::{EventKind, Usage};
 pub use stats::Stats;

@@ -15,6 +15,9 @@ pub(crate) struct RunMeta {
     pub cores: usize,
     pub load_avg_1m: Option<f64>,
     pub warmup_errors: u64,
+    pub cancelled: bool,
+    /// Requests sent in the measured phase, finished or not.
+    pub sent_total: u64,
 }
 
 /// The outcome of one run. Serializes to the JSON contract of `sizewise bench`; the
@@ -94,6 +97,11 @@ pub struct BenchResult {
     pub cores: usize,
     /// 1-minute load average at the start of the measured phase (a busy machine skews results).
     pub load_avg_1m: Option<f64>,
+    /// True when the run was stopped early (Ctrl-C); statistics cover what finished.
+    pub cancelled: bool,
+    /// Requests in flight when the run was cancelled: sent, never finished, left out of
+    /// `sent` and every statistic.
+    pub abandoned: u64,
     /// Every measured request's timeline, by index.
     #[serde(skip)]
     pub requests: Vec<RequestRecord>,
@@ -190,6 +198,8 @@ impl BenchResult {
                 .map(|c| c / (m.wall_s * m.cores as f64)),
             cores: m.cores,
             load_avg_1m: m.load_avg_1m,
+            cancelled: m.cancelled,
+            abandoned: m.sent_total.saturating_sub(sent),
             requests: records,
         }
     }

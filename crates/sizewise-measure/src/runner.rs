@@ -45,6 +45,44 @@ pub struct Progress {
     pub finished: bool,
 }
 
+/// Stops a running benchmark early (Ctrl-C): no new request is sent, requests in flight are
+/// abandoned (left out of every statistic and counted in
+/// [`BenchResult::abandoned`](crate::BenchResult::abandoned)), and the run returns what
+/// finished, with [`BenchResult::cancelled`](crate::BenchResult::cancelled) set. Clones share
+/// one flag.
+#[derive(Debug, Clone)]
+pub struct Cancel(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Default for Cancel {
+    fn default() -> Self {
+        Self(Arc::new(tokio::sync::watch::Sender::new(false)))
+    }
+}
+
+impl Cancel {
+    /// A flag that is not set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the flag; every run watching it stops.
+    pub fn cancel(&self) {
+        self.0.send_replace(true);
+    }
+
+    /// Whether [`Cancel::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Resolves once the flag is set.
+    pub async fn cancelled(&self) {
+        let mut rx = self.0.subscribe();
+        // The sender lives in `self`, so `wait_for` cannot fail while we wait.
+        let _set = rx.wait_for(|c| *c).await;
+    }
+}
+
 #[derive(Default)]
 struct Counters {
     next: AtomicU64,
@@ -151,6 +189,7 @@ struct Ctx {
     timeout: Duration,
     strict_token_count: bool,
     pool: Pool,
+    cancel: Cancel,
 }
 
 impl Ctx {
@@ -187,12 +226,16 @@ fn closed_loop(
         let ctx = Arc::clone(ctx);
         let counters = Arc::clone(counters);
         set.spawn(async move {
+            let cancel = &ctx.cancel;
             let exec = ctx.exec();
             let mut parser = SseParser::default();
             let mut conn = ctx.pool.take();
             let mut out = Vec::new();
             let mut free = Instant::now();
             loop {
+                if cancel.is_cancelled() {
+                    break;
+                }
                 let i = counters.next.fetch_add(1, Ordering::Relaxed);
                 match stop {
                     Stop::Requests(n) if i >= n => break,
@@ -208,7 +251,11 @@ fn closed_loop(
                     phase_start: t0,
                     planned: free,
                 };
-                let rec = exec.execute(job, &mut conn, &mut parser).await;
+                let rec = tokio::select! {
+                    rec = exec.execute(job, &mut conn, &mut parser) => rec,
+                    // Abandoned mid-request: the connection is in an unknown state.
+                    () = cancel.cancelled() => return Ok(out),
+                };
                 count(&counters, &rec);
                 free = Instant::now();
                 out.push(rec);
@@ -231,6 +278,7 @@ fn open_loop(
     let ctx = Arc::clone(ctx);
     let counters = Arc::clone(counters);
     set.spawn(async move {
+        let cancel = ctx.cancel.clone();
         let mut tasks: JoinSet<RequestRecord> = JoinSet::new();
         let mut out = Vec::with_capacity(offsets.len());
         let join = |r: std::result::Result<RequestRecord, tokio::task::JoinError>| {
@@ -239,7 +287,13 @@ fn open_loop(
         for (i, off) in offsets.into_iter().enumerate() {
             let planned = t0 + Duration::from_secs_f64(off);
             if planned > Instant::now() {
-                tokio::time::sleep_until(planned.into()).await;
+                tokio::select! {
+                    () = tokio::time::sleep_until(planned.into()) => {}
+                    () = cancel.cancelled() => break,
+                }
+            }
+            if cancel.is_cancelled() {
+                break;
             }
             while let Some(r) = tasks.try_join_next() {
                 out.push(join(r)?);
@@ -265,8 +319,24 @@ fn open_loop(
                 rec
             });
         }
-        while let Some(r) = tasks.join_next().await {
-            out.push(join(r)?);
+        loop {
+            tokio::select! {
+                r = tasks.join_next() => match r {
+                    Some(r) => out.push(join(r)?),
+                    None => break,
+                },
+                () = cancel.cancelled(), if !tasks.is_empty() => {
+                    tasks.abort_all();
+                    while let Some(r) = tasks.join_next().await {
+                        match r {
+                            Ok(rec) => out.push(rec),
+                            Err(e) if e.is_cancelled() => {}
+                            Err(e) => return Err(MeasureError::Internal(e.to_string())),
+                        }
+                    }
+                    break;
+                }
+            }
         }
         Ok(out)
     });
@@ -319,6 +389,15 @@ async fn drive(
 /// Fails only when the run cannot start (bad config or URL); request failures are recorded
 /// in the result.
 pub async fn run(cfg: &BenchConfig, progress: impl Fn(Progress)) -> Result<BenchResult> {
+    run_cancellable(cfg, progress, &Cancel::new()).await
+}
+
+/// Like [`run`], stopping early when `cancel` is set (see [`Cancel`]).
+pub async fn run_cancellable(
+    cfg: &BenchConfig,
+    progress: impl Fn(Progress),
+    cancel: &Cancel,
+) -> Result<BenchResult> {
     cfg.validate()?;
     let target = Target::resolve(&cfg.url, cfg.endpoint, cfg.api_key.as_deref()).await?;
     let ctx = Arc::new(Ctx {
@@ -335,6 +414,7 @@ pub async fn run(cfg: &BenchConfig, progress: impl Fn(Progress)) -> Result<Bench
         timeout: cfg.timeout,
         strict_token_count: cfg.strict_token_count,
         pool: Pool::default(),
+        cancel: cancel.clone(),
     });
 
     let mut warmup_errors = 0;
@@ -403,6 +483,8 @@ pub async fn run(cfg: &BenchConfig, progress: impl Fn(Progress)) -> Result<Bench
             cores: cpu::cores(),
             load_avg_1m,
             warmup_errors,
+            cancelled: cancel.is_cancelled(),
+            sent_total: counters.sent.load(Ordering::Relaxed),
         },
     ))
 }
@@ -444,9 +526,22 @@ impl Sweep {
     /// Runs every config in order; `progress` gets the run's position with each report.
     /// Stops at the first run that cannot start.
     pub async fn run(&self, progress: impl Fn(usize, Progress)) -> Result<Vec<BenchResult>> {
+        self.run_cancellable(progress, &Cancel::new()).await
+    }
+
+    /// Like [`Sweep::run`]; once `cancel` is set the current run stops early (see
+    /// [`Cancel`]) and no later run starts.
+    pub async fn run_cancellable(
+        &self,
+        progress: impl Fn(usize, Progress),
+        cancel: &Cancel,
+    ) -> Result<Vec<BenchResult>> {
         let mut out = Vec::with_capacity(self.configs.len());
         for (i, cfg) in self.configs.iter().enumerate() {
-            out.push(run(cfg, |p| progress(i, p)).await?);
+            if cancel.is_cancelled() {
+                break;
+            }
+            out.push(run_cancellable(cfg, |p| progress(i, p), cancel).await?);
         }
         Ok(out)
     }

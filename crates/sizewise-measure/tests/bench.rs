@@ -375,3 +375,38 @@ async fn sweep_and_exports() {
     assert_eq!(md.lines().count(), 4);
     assert!(md.contains("| c=4 | 8 | 8 | 0 |"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_keeps_what_finished_and_counts_what_was_abandoned() {
+    let server = common::start(Mock {
+        ttft: Duration::from_millis(5),
+        tpot: Duration::from_millis(10),
+        ..Mock::default()
+    });
+    for load in [
+        Load::Concurrency(4),
+        Load::Rate {
+            per_s: 100.0,
+            arrival: Arrival::Constant,
+        },
+    ] {
+        // 10 000 requests of ~155 ms each would take minutes; the cancel comes after 600 ms.
+        let c = cfg(server.url(), load, 10_000);
+        let cancel = sizewise_measure::Cancel::new();
+        let trigger = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            trigger.cancel();
+        });
+        let t0 = Instant::now();
+        let r = sizewise_measure::run_cancellable(&c, |_| {}, &cancel)
+            .await
+            .unwrap();
+        assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+        assert!(r.cancelled);
+        assert!(r.completed > 0 && r.sent < 10_000, "{load:?}: {}", r.sent);
+        assert_eq!(r.completed + r.error_count(), r.sent);
+        assert_eq!(r.requests.len() as u64, r.sent);
+        assert!(r.abandoned > 0, "{load:?}: requests were in flight");
+    }
+}
