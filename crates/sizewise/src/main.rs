@@ -1,12 +1,16 @@
 //! sizewise: measure, compare and combine small and large language models.
 
+mod cmd_bench;
 mod cmd_catalog;
 mod cmd_compare;
 mod cmd_estimate;
+mod cmd_runs;
+mod cmd_simulate;
 mod cmd_tokens;
 mod human;
 mod i18n;
 mod plan;
+mod results;
 mod scenario;
 mod table;
 
@@ -57,6 +61,13 @@ enum Command {
     Hardware(cmd_catalog::HardwareArgs),
     /// How a text splits into tokens; count, context-window fit and input cost per model.
     Tokens(cmd_tokens::TokensArgs),
+    /// Latency and throughput of any OpenAI-compatible endpoint, under load (saved in the
+    /// results store).
+    Bench(cmd_bench::BenchArgs),
+    /// An OpenAI-compatible server that answers with the timing the estimator predicts.
+    Simulate(cmd_simulate::SimulateArgs),
+    /// The measurement runs kept in the results store: list, show, export, delete.
+    Runs(cmd_runs::RunsArgs),
 }
 
 fn user_catalog_dir() -> Option<PathBuf> {
@@ -86,6 +97,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Models(a) => cmd_catalog::models(&catalog, a),
         Command::Hardware(a) => cmd_catalog::hardware(&catalog, a),
         Command::Tokens(a) => cmd_tokens::tokens(&catalog, a),
+        Command::Bench(a) => cmd_bench::bench(a),
+        Command::Simulate(a) => cmd_simulate::simulate(&catalog, a),
+        Command::Runs(a) => cmd_runs::runs(a),
     }
 }
 
