@@ -428,6 +428,38 @@ fn peak_for(h: &Hardware, dtype: ComputeDtype) -> Option<f64> {
     t.map(|x| x * 1e12)
 }
 
+/// What to run instead of a float format `h` has no units for: the formats its
+/// datasheet does list (a T4 has fp16 but no bf16, so it is told fp16).
+fn unsupported_hint(h: &Hardware, precision: Precision) -> String {
+    let floats: Vec<&str> = [
+        (Precision::Bf16, h.bf16_tflops),
+        (Precision::Fp16, h.fp16_tflops),
+        (Precision::Fp8, h.fp8_tflops),
+    ]
+    .iter()
+    .filter(|(p, t)| *p != precision && t.is_some())
+    .map(|(p, _)| p.name())
+    .collect();
+    let mut options = floats.clone();
+    // Weight-only int8/int4 run on the fp16 tensor path.
+    if h.fp16_tflops.is_some() || h.bf16_tflops.is_some() {
+        options.extend(["int8", "int4"]);
+    }
+    let why = match precision {
+        Precision::Fp8 => "FP8 needs Ada, Hopper or newer",
+        Precision::Bf16 => "bf16 needs Ampere or newer",
+        _ => "its datasheet lists no units for it",
+    };
+    match options.as_slice() {
+        [] => format!(
+            "{why}; {} lists no tensor-core format: use --precision fp32, or a GGUF format such as q4_k_m with --engine llama.cpp",
+            h.id
+        ),
+        [one] => format!("{why}: use --precision {one}"),
+        [init @ .., last] => format!("{why}: use --precision {} or {last}", init.join(", ")),
+    }
+}
+
 /// Resolves defaults and checks that the hardware can run the scenario.
 pub fn deployment(h: &Hardware, s: &Scenario) -> Result<Deployment, EstimateError> {
     let precision = match (s.precision, s.engine) {
@@ -483,11 +515,7 @@ pub fn deployment(h: &Hardware, s: &Scenario) -> Result<Deployment, EstimateErro
                         return Err(EstimateError::Unsupported {
                             hardware: h.id.clone(),
                             what: format!("{precision} (no {want:?} throughput in its datasheet)"),
-                            hint: match precision {
-                                Precision::Bf16 => "use --precision fp16".into(),
-                                Precision::Fp8 => "FP8 needs Ada, Hopper or newer: use --precision bf16, int8 or int4".into(),
-                                _ => "use --precision fp32 or a quantised format".into(),
-                            },
+                            hint: unsupported_hint(h, precision),
                         });
                     }
                 }
@@ -928,5 +956,36 @@ mod tests {
     fn bands_sort_their_points() {
         let b = Band::of(3.0, 1.0, 2.0);
         assert_eq!((b.p10, b.p50, b.p90), (1.0, 2.0, 3.0));
+    }
+
+    fn device(id: &str) -> Hardware {
+        let c = sizewise_catalog::Catalog::embedded().unwrap_or_default();
+        c.hardware_by_id(id)
+            .cloned()
+            .unwrap_or_else(|_| unreachable!("{id} is in the embedded catalog"))
+    }
+
+    fn hint_for(id: &str, p: Precision) -> String {
+        let s = Scenario {
+            precision: Some(p),
+            engine: Some(Engine::Vllm),
+            ..Scenario::default()
+        };
+        match deployment(&device(id), &s) {
+            Err(EstimateError::Unsupported { hint, .. }) => hint,
+            other => format!("no hint: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unsupported_formats_point_to_formats_the_device_has() {
+        // A T4 has fp16 tensor cores but neither bf16 nor fp8.
+        let h = hint_for("nvidia-t4", Precision::Fp8);
+        assert!(h.contains("fp16") && !h.contains("bf16"), "{h}");
+        let h = hint_for("nvidia-t4", Precision::Bf16);
+        assert!(h.contains("fp16"), "{h}");
+        // An A100 has bf16 but no fp8.
+        let h = hint_for("nvidia-a100-80gb-sxm", Precision::Fp8);
+        assert!(h.contains("bf16") && h.contains("fp16"), "{h}");
     }
 }
