@@ -80,7 +80,8 @@ pub struct Scenario {
     pub usd_per_kwh: f64,
     /// Grid carbon intensity, kg CO2 per kWh.
     pub kg_co2_per_kwh: f64,
-    /// Memory of the device when the catalog has no fixed size (CPUs), GB.
+    /// Memory of the device, GiB (2^30 bytes), used only when the catalog has no
+    /// fixed size for it (CPUs with system RAM); ignored for other hardware.
     pub memory_gb: Option<f64>,
     /// Full activation recomputation in training (8·N·D instead of 6·N·D).
     pub recompute: bool,
@@ -548,9 +549,11 @@ pub fn deployment(h: &Hardware, s: &Scenario) -> Result<Deployment, EstimateErro
             },
         }
     };
-    let memory_bytes = match (s.memory_gb, h.memory_bytes()) {
-        (Some(gb), _) => gb * sizewise_catalog::hardware::MEMORY_GB_BYTES,
-        (None, Some(b)) => b,
+    // `memory_gb` describes a machine whose catalog entry has no fixed size (a
+    // CPU with system RAM); a device with its own memory keeps it.
+    let memory_bytes = match (h.memory_bytes(), s.memory_gb) {
+        (Some(b), _) => b,
+        (None, Some(gb)) => gb * sizewise_catalog::hardware::MEMORY_GB_BYTES,
         (None, None) => {
             return Err(EstimateError::MissingFact {
                 what: format!(
@@ -975,6 +978,19 @@ mod tests {
             Err(EstimateError::Unsupported { hint, .. }) => hint,
             other => format!("no hint: {other:?}"),
         }
+    }
+
+    #[test]
+    fn memory_gb_sizes_only_hardware_without_fixed_memory() {
+        let gib = 1024f64.powi(3);
+        let s = Scenario {
+            memory_gb: Some(512.0),
+            ..Scenario::default()
+        };
+        let l4 = deployment(&device("nvidia-l4"), &s).map(|d| d.memory_bytes);
+        assert_eq!(l4.ok(), Some(24.0 * gib));
+        let cpu = deployment(&device("x86-8core-ddr5-desktop"), &s).map(|d| d.memory_bytes);
+        assert_eq!(cpu.ok(), Some(512.0 * gib));
     }
 
     #[test]
