@@ -316,7 +316,7 @@ pub struct Numbers {
     pub kv_bytes_per_token: f64,
     /// Transient activations and logits, bytes.
     pub activation_bytes: f64,
-    /// Engine runtime (CUDA context, buffers), bytes.
+    /// Engine runtime (backend context: CUDA, ROCm, Metal or CPU; buffers), bytes.
     pub runtime_bytes: f64,
     /// Memory needed to serve (all devices), bytes.
     pub inference_memory_bytes: f64,

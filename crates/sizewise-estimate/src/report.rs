@@ -2,7 +2,7 @@
 //! (the formula and inputs, and the source of each prior).
 
 use serde_json::{Map, Value, json};
-use sizewise_catalog::{Hardware, Model};
+use sizewise_catalog::{Hardware, HardwareClass, Model};
 
 use crate::core::{Band, Numbers, Scenario};
 use crate::precision::GGUF_BPW_SOURCE;
@@ -29,18 +29,69 @@ fn gb(x: f64) -> String {
 }
 
 /// Human scale of a count, as the article puts it: a million seconds is about
-/// 11.6 days, a billion about 31.7 years, a trillion about 31,700 years.
+/// 11.6 days, a billion about 31.7 years, a trillion about 31,700 years. Said
+/// in words ("8.03 billion seconds"), never in e-notation.
 pub fn human_scale(count: f64) -> String {
     let secs = count;
     let days = secs / 86400.0;
     let years = days / 365.25;
     if years >= 1.0 {
         format!(
-            "{count:.3e} seconds would be about {} years",
+            "{} seconds would be about {} years",
+            in_words(count),
             fmt_thousands(years)
         )
     } else {
-        format!("{count:.3e} seconds would be about {days:.1} days")
+        format!("{} seconds would be about {days:.1} days", in_words(count))
+    }
+}
+
+/// 8030000000 as "8.03 billion" (short scale, three significant digits).
+fn in_words(x: f64) -> String {
+    const NAMES: [(f64, &str); 5] = [
+        (1e15, "quadrillion"),
+        (1e12, "trillion"),
+        (1e9, "billion"),
+        (1e6, "million"),
+        (1e3, "thousand"),
+    ];
+    let a = x.abs();
+    for (scale, name) in NAMES {
+        if a >= scale {
+            let v = x / scale;
+            let digits = if v.abs() >= 100.0 {
+                0
+            } else if v.abs() >= 10.0 {
+                1
+            } else {
+                2
+            };
+            return if a >= 1000.0 * 1e15 {
+                format!("{} {name}", fmt_thousands(v))
+            } else {
+                format!("{v:.digits$} {name}")
+            };
+        }
+    }
+    format!("{x:.0}")
+}
+
+/// The compute backend an engine uses on this hardware, for the runtime-memory
+/// basis: Metal on Apple chips, CUDA on NVIDIA, ROCm on AMD GPUs, CPU elsewhere.
+pub fn backend(h: &Hardware, engine: crate::Engine) -> &'static str {
+    let vendor = h.vendor.to_ascii_lowercase();
+    match h.class {
+        HardwareClass::Cpu => "CPU",
+        _ if vendor.contains("apple") => "Metal",
+        _ if vendor.contains("nvidia") => "CUDA",
+        HardwareClass::DatacenterGpu | HardwareClass::ConsumerGpu if vendor.contains("amd") => {
+            "ROCm"
+        }
+        HardwareClass::DatacenterGpu | HardwareClass::ConsumerGpu if vendor.contains("intel") => {
+            "SYCL"
+        }
+        _ if engine == crate::Engine::LlamaCpp => "CPU",
+        _ => "GPU",
     }
 }
 
@@ -123,7 +174,7 @@ pub fn estimate_json(m: &Model, a: &ArchSummary, h: &Hardware, s: &Scenario, n: 
             "int8": exact(a.params.total, "bytes", "1 byte per parameter".into()),
             "q4_k_m": exact(a.params.total * 4.84 / 8.0, "bytes", format!("4.84 bits per parameter ({GGUF_BPW_SOURCE})")),
         },
-        "human_scale": human_scale(a.params.total),
+        "human_scale": human_scale(m.params_total.unwrap_or(a.params.total)),
     });
 
     let tokens_basis = if n.training_tokens_assumed {
@@ -174,7 +225,7 @@ pub fn estimate_json(m: &Model, a: &ArchSummary, h: &Hardware, s: &Scenario, n: 
         "weights_bytes": exact(n.weights_bytes, "bytes", format!("{p} weights")),
         "kv_cache_bytes": exact(n.kv_bytes, "bytes", format!("batch {b} x {ctx} tokens x KV bytes per token")),
         "activation_bytes": exact(n.activation_bytes, "bytes", "largest transient: one prefill chunk of hidden and FFN activations, plus logits".into()),
-        "runtime_bytes": exact(n.runtime_bytes, "bytes", format!("{eng} runtime (CUDA context, buffers) typical size")),
+        "runtime_bytes": exact(n.runtime_bytes, "bytes", format!("{eng} runtime ({} context, buffers) typical size", backend(h, d.engine))),
         "usable_memory_bytes": exact(n.usable_memory_bytes, "bytes", format!(
             "{} x {} x {:.0}% usable ({})", g, gb(d.memory_bytes), d.usable_fraction * 100.0, h.class.as_str())),
         "fits": n.fits,
@@ -336,10 +387,54 @@ pub fn estimate_json(m: &Model, a: &ArchSummary, h: &Hardware, s: &Scenario, n: 
 mod tests {
     use super::*;
 
+    #[allow(clippy::unwrap_used)]
+    fn hw(vendor: &str, class: HardwareClass) -> Hardware {
+        let text = format!(
+            "id = \"x\"\nname = \"X\"\nvendor = \"{vendor}\"\nclass = \"{}\"\nmemory_bandwidth_gbs = 100\n",
+            class.as_str()
+        );
+        sizewise_catalog::load::parse_hardware(std::path::Path::new("x.toml"), &text).unwrap()
+    }
+
+    #[test]
+    fn runtime_backend_follows_the_hardware() {
+        use crate::Engine::{LlamaCpp, Vllm};
+        assert_eq!(
+            backend(&hw("Apple", HardwareClass::AppleSilicon), LlamaCpp),
+            "Metal"
+        );
+        assert_eq!(
+            backend(&hw("Apple", HardwareClass::Phone), LlamaCpp),
+            "Metal"
+        );
+        assert_eq!(
+            backend(&hw("NVIDIA", HardwareClass::DatacenterGpu), Vllm),
+            "CUDA"
+        );
+        assert_eq!(
+            backend(&hw("NVIDIA", HardwareClass::Edge), LlamaCpp),
+            "CUDA"
+        );
+        assert_eq!(
+            backend(&hw("AMD", HardwareClass::DatacenterGpu), Vllm),
+            "ROCm"
+        );
+        assert_eq!(backend(&hw("AMD", HardwareClass::Cpu), LlamaCpp), "CPU");
+        assert_eq!(
+            backend(&hw("Raspberry Pi", HardwareClass::Edge), LlamaCpp),
+            "CPU"
+        );
+    }
+
     #[test]
     fn human_scale_matches_the_article() {
         assert!(human_scale(1e6).contains("11.6 days"));
         assert!(human_scale(1e9).contains("31.7 years"));
         assert!(human_scale(1e12).contains("31,688 years"));
+        assert!(human_scale(8.03e9).starts_with("8.03 billion seconds"));
+        assert!(human_scale(1e24).starts_with("1,000,000,000 quadrillion"));
+        for x in [1e3, 8.03e9, 4.05e11, 1.8e12, 1e20] {
+            assert!(!human_scale(x).contains("e+") && !human_scale(x).contains("e1"));
+        }
     }
 }
