@@ -324,7 +324,7 @@ pub fn estimate_json(m: &Model, a: &ArchSummary, h: &Hardware, s: &Scenario, n: 
     let performance = json!({
         "data_stays_on_premises": m.open_weights,
         "deployment": if m.open_weights { format!("self-hosted on {}: prompts never leave hardware you control", h.id) } else { "vendor API: prompts are sent to the provider".to_string() },
-        "accuracy": "not estimable from first principles: see `quality` (published) and measure your task with `sizewise eval`",
+        "accuracy": "not estimable from first principles: see `quality` (published scores); try the model on examples of your own task",
     });
 
     let latency = json!({
@@ -342,7 +342,7 @@ pub fn estimate_json(m: &Model, a: &ArchSummary, h: &Hardware, s: &Scenario, n: 
         "published": m.scores.iter().map(|sc| json!({
             "benchmark": sc.benchmark, "value": sc.value, "unit": "%", "setting": sc.setting,
             "source": sc.source, "status": sc.status.as_str(), "kind": "published"})).collect::<Vec<_>>(),
-        "note": "scores from different settings (shots, prompt style, harness) do not compare; measure your own task with `sizewise eval`",
+        "note": "scores from different settings (shots, prompt style, harness) do not compare; examples of your own task are the surest test",
     });
 
     let tdp = h
