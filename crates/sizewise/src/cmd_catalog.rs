@@ -17,8 +17,8 @@ use crate::table;
 pub struct ModelsArgs {
     #[command(subcommand)]
     action: Option<ModelsAction>,
-    /// Only models of this category (the article's label).
-    #[arg(long, value_enum)]
+    /// Only models of this category (the article's label; any case: slm, SLM).
+    #[arg(long, value_enum, ignore_case = true)]
     category: Option<CategoryArg>,
     /// Print JSON instead of a table.
     #[arg(long)]

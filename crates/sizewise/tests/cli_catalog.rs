@@ -68,6 +68,11 @@ fn models_json_has_the_contract_fields() {
 fn models_filter_by_category() {
     let v = json(&["models", "--category", "slm", "--json"]);
     assert!(v.as_array().unwrap().iter().all(|m| m["category"] == "SLM"));
+    // The category as the table prints it works too.
+    let upper = json(&["models", "--category", "SLM", "--json"]);
+    assert_eq!(upper, v);
+    let v = json(&["models", "--category", "Llm", "--json"]);
+    assert!(v.as_array().unwrap().iter().all(|m| m["category"] == "LLM"));
 }
 
 #[test]
