@@ -151,7 +151,11 @@ fn params_cell(m: &Model) -> String {
             ),
             None => "undisclosed".into(),
         },
-        None => "unknown".into(),
+        None => match sizewise_estimate::summarize(m) {
+            // No published figure: the same count `estimate` and `fit` show.
+            Ok(a) => format!("{} (counted)", human::count(a.params.total)),
+            Err(_) => "unknown".into(),
+        },
     }
 }
 
@@ -282,7 +286,10 @@ fn show_model(m: &Model, origin: Option<&Origin>) -> String {
         &mut rows,
         m,
         "context_window",
-        m.context_window.map(|c| format!("{c} tokens")),
+        m.context_window.map(|c| match human::window(c) {
+            w if w == c.to_string() => format!("{c} tokens"),
+            w => format!("{c} tokens ({w})"),
+        }),
     );
     fact_line(
         &mut rows,
@@ -481,8 +488,8 @@ pub fn hardware(catalog: &Catalog, args: HardwareArgs) -> anyhow::Result<()> {
             h.id.clone(),
             h.class.as_str().to_string(),
             h.memory_gb
-                .map(|g| format!("{g} GB{}", if h.unified_memory { " unified" } else { "" }))
-                .unwrap_or_else(|| "system".into()),
+                .map(|g| format!("{g} GiB{}", if h.unified_memory { " unified" } else { "" }))
+                .unwrap_or_else(|| "system (--memory-gb)".into()),
             format!("{} GB/s", human::sig(h.memory_bandwidth_gbs)),
             h.bf16_tflops
                 .or(h.fp16_tflops)
@@ -531,8 +538,8 @@ fn show_hardware(h: &Hardware, origin: Option<&Origin>) -> String {
         "memory_gb",
         h.memory_gb.map(|g| {
             format!(
-                "{g} GB ({}){}",
-                human::bytes(g * sizewise_catalog::hardware::MEMORY_GB_BYTES),
+                "{g} GiB ({} bytes){}",
+                human::thousands(g * sizewise_catalog::hardware::MEMORY_GB_BYTES),
                 if h.unified_memory {
                     ", unified with the CPU"
                 } else {

@@ -73,72 +73,126 @@ pub fn api_json(m: &Model, s: &Scenario) -> Value {
     })
 }
 
-fn fmt_value(v: f64, unit: &str) -> String {
+/// Keys whose token counts are context lengths (written like a model card: 128k).
+const WINDOW_KEYS: &[&str] = &["window_tokens", "context_tokens", "max_context_that_fits"];
+
+fn fmt_value(v: f64, unit: &str, key: &str) -> String {
     match unit {
         "bytes" => human::bytes(v),
         "ms" => human::seconds(v / 1e3),
         "s" => human::seconds(v),
         "USD" | "USD/h" => human::usd(v),
-        "parameters" | "tokens" | "FLOP" | "device-hours" => human::count(v),
+        "tokens" if WINDOW_KEYS.contains(&key) => human::context(v),
+        "FLOP" => human::si(v, "FLOP"),
+        "kWh" => human::energy_kwh(v),
+        "kg CO2" => human::co2_kg(v),
+        "parameters" | "tokens" | "device-hours" => human::count(v),
         "fraction" => format!("{:.0}%", v * 100.0),
         _ => human::sig(v),
     }
 }
 
-fn leaf_text(v: &Value) -> Option<String> {
+/// Units that `fmt_value` already writes into the number.
+fn unit_in_value(unit: &str) -> bool {
+    matches!(
+        unit,
+        "bytes" | "ms" | "s" | "USD" | "USD/h" | "fraction" | "FLOP" | "kWh" | "kg CO2"
+    )
+}
+
+/// The key as a person reads it: a quantity shown in scaled units loses the
+/// unit its JSON key carries (`ttft_ms` holds milliseconds in JSON; the text
+/// says "ttft: 8.49 s"; `training_kwh` becomes "training_energy: 2.68 GWh").
+fn display_key(key: &str, v: &Value) -> String {
+    match v.get("unit").and_then(Value::as_str) {
+        Some("ms") => key.strip_suffix("_ms").unwrap_or(key).to_string(),
+        Some("s") => key.strip_suffix("_s").unwrap_or(key).to_string(),
+        Some("kWh") => key.replace("kwh", "energy"),
+        Some("kg CO2") => key.strip_suffix("_kg").unwrap_or(key).to_string(),
+        _ => key.to_string(),
+    }
+}
+
+fn leaf_text(key: &str, v: &Value) -> Option<String> {
     let unit = v.get("unit").and_then(Value::as_str).unwrap_or("");
+    let u = if unit_in_value(unit) { "" } else { unit };
+    let spaced = |s: String| {
+        if u.is_empty() { s } else { format!("{s} {u}") }
+    };
     if let (Some(p10), Some(p50), Some(p90)) = (
         v.get("p10").and_then(Value::as_f64),
         v.get("p50").and_then(Value::as_f64),
         v.get("p90").and_then(Value::as_f64),
     ) {
-        let u = if matches!(unit, "bytes" | "ms" | "s" | "USD" | "USD/h" | "fraction") {
-            ""
-        } else {
-            unit
-        };
         return Some(if (p90 - p10).abs() <= p50.abs() * 1e-9 {
-            format!("{} {u}  [estimated]", fmt_value(p50, unit))
+            format!("{}  [estimated]", spaced(fmt_value(p50, unit, key)))
         } else {
             format!(
-                "{} {u}  (p10 {} .. p90 {})  [estimated]",
-                fmt_value(p50, unit),
-                fmt_value(p10, unit),
-                fmt_value(p90, unit)
+                "{}  (p10 {} .. p90 {})  [estimated]",
+                spaced(fmt_value(p50, unit, key)),
+                fmt_value(p10, unit, key),
+                fmt_value(p90, unit, key)
             )
         });
     }
-    if v.get("kind").and_then(Value::as_str) == Some("published") {
-        let val = v.get("value")?;
-        let s = match val.as_f64() {
-            Some(x) => fmt_value(x, unit),
-            None => val.to_string(),
-        };
-        return Some(format!(
-            "{s} {}  [published]",
-            if matches!(unit, "USD" | "bytes") {
-                ""
-            } else {
-                unit
-            }
-        ));
+    match v.get("kind").and_then(Value::as_str) {
+        Some("published") => {
+            let val = v.get("value")?;
+            let s = match val.as_f64() {
+                Some(x) => fmt_value(x, unit, key),
+                None => val.to_string(),
+            };
+            Some(format!("{}  [published]", spaced(s)))
+        }
+        Some("undisclosed") => Some("undisclosed".into()),
+        _ => None,
     }
-    if v.get("kind").and_then(Value::as_str) == Some("undisclosed") {
-        return Some("undisclosed".into());
+}
+
+/// A plain number in the report: money where the key says USD.
+fn plain_number(key: &str, x: f64) -> String {
+    if key.contains("usd") {
+        human::usd(x)
+    } else if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{x:.0}")
+    } else {
+        human::sig(x)
     }
-    None
 }
 
 fn walk(out: &mut String, key: &str, v: &Value, indent: usize, explain: bool) {
     let pad = " ".repeat(indent);
-    if let Some(t) = leaf_text(v) {
-        out.push_str(&format!("{pad}{key}: {t}\n"));
+    if let Some(t) = leaf_text(key, v) {
+        out.push_str(&format!("{pad}{}: {t}\n", display_key(key, v)));
         if let (true, Some(b)) = (
             explain,
             v.get("basis").or(v.get("source")).and_then(Value::as_str),
         ) {
             out.push_str(&format!("{pad}    basis: {b}\n"));
         }
+        return;
+    }
+    // A figure with a unit but no band: the compute peak.
+    if let (Some(x), Some(unit)) = (
+        v.get("value").and_then(Value::as_f64),
+        v.get("unit").and_then(Value::as_str),
+    ) {
+        let mut extra: Vec<&str> = Vec::new();
+        if let Some(d) = v.get("dtype").and_then(Value::as_str) {
+            extra.push(d);
+        }
+        if let Some(n) = v.get("note").and_then(Value::as_str) {
+            let n = n.trim().trim_start_matches('(').trim_end_matches(')');
+            if !n.is_empty() {
+                extra.push(n);
+            }
+        }
+        let extra = if extra.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", extra.join("; "))
+        };
+        out.push_str(&format!("{pad}{key}: {} {unit}{extra}\n", human::sig(x)));
         return;
     }
     match v {
@@ -161,6 +215,21 @@ fn walk(out: &mut String, key: &str, v: &Value, indent: usize, explain: bool) {
                         x["value"],
                         x["setting"].as_str().unwrap_or("")
                     ));
+                } else if let (Some(f), Some(val)) = (
+                    x.get("field").and_then(Value::as_str),
+                    x.get("value").and_then(Value::as_f64),
+                ) {
+                    // A third-party estimate of an undisclosed figure.
+                    out.push_str(&format!(
+                        "{pad}  {f}: ~{} ({})\n",
+                        human::count(val),
+                        x.get("kind").and_then(Value::as_str).unwrap_or("estimate")
+                    ));
+                    if let (true, Some(src)) = (explain, x.get("source").and_then(Value::as_str)) {
+                        out.push_str(&format!("{pad}    source: {src}\n"));
+                    }
+                } else if let Some(s) = x.as_str() {
+                    out.push_str(&format!("{pad}  {s}\n"));
                 } else {
                     out.push_str(&format!("{pad}  {x}\n"));
                 }
@@ -169,6 +238,10 @@ fn walk(out: &mut String, key: &str, v: &Value, indent: usize, explain: bool) {
         Value::Null => {}
         Value::String(s) if s.is_empty() => {}
         Value::String(s) => out.push_str(&format!("{pad}{key}: {s}\n")),
+        Value::Number(n) => match n.as_f64() {
+            Some(x) => out.push_str(&format!("{pad}{key}: {}\n", plain_number(key, x))),
+            None => out.push_str(&format!("{pad}{key}: {n}\n")),
+        },
         other => out.push_str(&format!("{pad}{key}: {other}\n")),
     }
 }
@@ -178,7 +251,8 @@ pub fn render(v: &Value, explain: bool) -> String {
     let mut out = String::new();
     if let Some(map) = v.as_object() {
         for (k, x) in map {
-            if k == "model" || k == "hardware" || k == "scenario" {
+            // The heading says the model, hardware, scenario and notes.
+            if matches!(k.as_str(), "model" | "hardware" | "scenario" | "notes") {
                 continue;
             }
             walk(&mut out, k, x, 0, explain);
@@ -396,7 +470,7 @@ pub fn fit(catalog: &Catalog, args: FitArgs) -> anyhow::Result<()> {
             if best.is_null() {
                 String::new()
             } else {
-                human::count(best["max_context"].as_f64().unwrap_or(0.0).floor())
+                human::context(best["max_context"].as_f64().unwrap_or(0.0).floor())
             },
             if best.is_null() {
                 String::new()

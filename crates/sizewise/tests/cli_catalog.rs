@@ -76,6 +76,20 @@ fn models_filter_by_category() {
 }
 
 #[test]
+fn memory_is_in_gib_and_windows_in_kibi_tokens() {
+    let out = sizewise().args(["hardware"]).output().unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("80 GiB"), "{s}");
+    assert!(s.contains("system (--memory-gb)"), "{s}");
+    let out = sizewise()
+        .args(["models", "show", "llama-3.1-8b"])
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("131072 tokens (128k)"), "{s}");
+}
+
+#[test]
 fn hardware_json_has_bytes() {
     let v = json(&["hardware", "--json"]);
     let arr = v.as_array().unwrap();

@@ -395,3 +395,40 @@ fn gguf_files_are_shown_and_estimated() {
     let e = fails(&["estimate", "--gguf", "/no/such/file.gguf", "-H", "apple-m2"]);
     assert!(e.contains("file.gguf"), "{e}");
 }
+
+fn text(args: &[&str]) -> String {
+    let out = sizewise().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// True when `s` writes a number in e-notation (`2.75e-4`, `8.030e9`).
+fn has_e_notation(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.windows(3).any(|w| {
+        w[0].is_ascii_digit()
+            && (w[1] == b'e' || w[1] == b'E')
+            && (w[2].is_ascii_digit() || w[2] == b'-' || w[2] == b'+')
+    })
+}
+
+#[test]
+fn estimate_text_is_readable() {
+    let s = text(&["estimate", "llama-3.1-8b", "-H", "apple-m2"]);
+    // Keys that say ms in JSON are not shown beside seconds.
+    assert!(s.contains("  ttft: "), "{s}");
+    assert!(!s.contains("ttft_ms"), "{s}");
+    assert!(!s.contains("wall_time_s"), "{s}");
+    assert!(s.contains("ZFLOP"), "{s}");
+    assert!(s.contains("window_tokens: 128k tokens"), "{s}");
+    assert!(s.contains("Wh"), "{s}");
+    assert!(!has_e_notation(&s), "{s}");
+    assert!(s.contains("8.03 billion seconds"), "{s}");
+    let s = text(&["estimate", "gpt-4o-mini"]);
+    assert!(s.contains("monthly_api_usd: $"), "{s}");
+    assert!(!has_e_notation(&s), "{s}");
+}
