@@ -180,7 +180,7 @@ pub fn models(catalog: &Catalog, args: ModelsArgs) -> anyhow::Result<()> {
             }
             return table::print(&show_model(&m, Some(&origin)));
         }
-        let m = catalog.model(id.as_deref().unwrap_or_default())?;
+        let m = crate::plan::model_by_id(catalog, id.as_deref().unwrap_or_default())?;
         let origin = catalog.model_origin(&m.id);
         if json || args.json {
             return table::print_json(&model_json(m, origin));
@@ -458,7 +458,7 @@ fn show_model(m: &Model, origin: Option<&Origin>) -> String {
 /// `sizewise hardware`.
 pub fn hardware(catalog: &Catalog, args: HardwareArgs) -> anyhow::Result<()> {
     if let Some(HardwareAction::Show { id, json }) = args.action {
-        let h = catalog.hardware_by_id(&id)?;
+        let h = crate::plan::hardware_by_id(catalog, &id)?;
         let origin = catalog.hardware_origin(&h.id);
         if json || args.json {
             return table::print_json(&hardware_json(h, origin));

@@ -5,12 +5,15 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 use serde_json::{Value, json};
 use sizewise_catalog::Catalog;
-use sizewise_estimate::{Precision, Scenario, estimate_numbers, report, summarize};
+use sizewise_estimate::report;
 
 use crate::cmd_estimate::api_json;
 use crate::human;
 use crate::i18n::{DIMENSIONS, Lang, t};
-use crate::plan::{Plan, plan, split_spec};
+use crate::plan::{
+    Infeasible, Note, ParamSource, Plan, hardware_by_id, model_by_id, param_count, plan,
+    split_spec, training_numbers,
+};
 use crate::scenario::ScenarioArgs;
 use crate::table;
 
@@ -83,6 +86,11 @@ pub struct Cell {
     pub kind: &'static str,
     /// The number the verdict ranks by, when there is one.
     pub value: Option<f64>,
+    /// Why the cell is left out of the verdict (`does_not_fit`,
+    /// `context_too_long`, `cannot_generate`), when its column cannot run the
+    /// workload.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub excluded: Option<&'static str>,
 }
 
 /// One dimension of the table.
@@ -106,7 +114,97 @@ fn band_text(b: sizewise_estimate::Band, f: impl Fn(f64) -> String, explain: boo
     }
 }
 
+/// How the cost of a column is counted, as a stable code and as words.
+fn cost_basis(p: &Plan, lang: Lang) -> Option<(&'static str, String)> {
+    let pt = lang == Lang::PtBr;
+    let b = p.scenario.batch;
+    match (&p.numbers, &p.model.api) {
+        (Some(n), _) if n.usd_per_hour.is_none() => None,
+        (Some(n), _) if n.usd_per_hour_electricity_only => Some((
+            "electricity_only",
+            if pt {
+                format!("só energia, equipamento já seu, lote {b}")
+            } else {
+                format!("electricity only, device already owned, batch {b}")
+            },
+        )),
+        (Some(n), _) if n.usd_per_hour_from_purchase => Some((
+            "purchase",
+            if pt {
+                format!(
+                    "compra amortizada em {:.0} anos + energia, lote {b}",
+                    sizewise_estimate::core::AMORTIZATION_YEARS
+                )
+            } else {
+                format!(
+                    "purchase over {:.0} years + electricity, batch {b}",
+                    sizewise_estimate::core::AMORTIZATION_YEARS
+                )
+            },
+        )),
+        (Some(n), _) => {
+            let g = p.scenario.gpus;
+            let per_device = n.usd_per_hour.unwrap_or(0.0) / f64::from(g.max(1));
+            let devices = if g > 1 {
+                format!(" x {g}")
+            } else {
+                String::new()
+            };
+            Some((
+                "rental",
+                if pt {
+                    format!("aluguel {}/h{devices}, lote {b}", human::usd(per_device))
+                } else {
+                    format!("rental {}/h{devices}, batch {b}", human::usd(per_device))
+                },
+            ))
+        }
+        (None, Some(api)) => Some((
+            "api_list_price",
+            if pt {
+                format!("preço de tabela da API, {}", api.as_of)
+            } else {
+                format!("API list price, {}", api.as_of)
+            },
+        )),
+        (None, None) => None,
+    }
+}
+
+/// Dimensions whose verdict only makes sense for columns that can run the
+/// workload: memory, speed, cost, latency and where the data goes.
+const RUN_DIMENSIONS: &[&str] = &["compute", "inference", "cost", "performance", "latency"];
+
+/// Dimensions whose cell is replaced by "n/a" when the column cannot run.
+const SPEED_DIMENSIONS: &[&str] = &["inference", "cost", "latency"];
+
 fn cell(
+    p: &Plan,
+    dim: &str,
+    lang: Lang,
+    train: Option<&sizewise_estimate::Numbers>,
+    train_hw: &str,
+    explain: bool,
+) -> Cell {
+    let mut c = raw_cell(p, dim, lang, train, train_hw, explain);
+    if let Some(reason) = p.infeasible.first()
+        && RUN_DIMENSIONS.contains(&dim)
+    {
+        c.value = None;
+        c.excluded = Some(reason.code());
+        if SPEED_DIMENSIONS.contains(&dim) {
+            c.text = format!("n/a: {}", reason.short(lang));
+            c.kind = if *reason == Infeasible::DoesNotFit {
+                "estimated"
+            } else {
+                "published"
+            };
+        }
+    }
+    c
+}
+
+fn raw_cell(
     p: &Plan,
     dim: &str,
     lang: Lang,
@@ -121,26 +219,31 @@ fn cell(
         text,
         kind,
         value,
+        excluded: None,
     };
     let und = t(lang, "undisclosed");
+    let tokens = t(lang, "tokens");
     match (dim, &p.numbers, &p.summary) {
-        ("size", _, _) => match (m.params_total, &p.numbers) {
-            (Some(v), Some(n)) => mk(
-                format!(
-                    "{} {}; {} @ {}",
-                    human::count(v),
-                    t(lang, "params"),
-                    human::bytes(n.weights_bytes),
-                    n.deployment.precision
-                ),
-                "published",
-                Some(v),
-            ),
-            (Some(v), None) => mk(
-                format!("{} {}", human::count(v), t(lang, "params")),
-                "published",
-                Some(v),
-            ),
+        ("size", _, _) => match (param_count(m, p.summary.as_ref()), &p.numbers) {
+            (Some((v, src)), n) => {
+                let mut text = format!("{} {}", human::count(v), t(lang, "params"));
+                if src == ParamSource::Counted {
+                    text.push_str(&format!(" ({})", t(lang, "counted")));
+                }
+                if let Some(n) = n {
+                    text.push_str(&format!(
+                        "; {} @ {}",
+                        human::bytes(n.weights_bytes),
+                        n.deployment.precision
+                    ));
+                }
+                let kind = if src == ParamSource::Published {
+                    "published"
+                } else {
+                    "estimated"
+                };
+                mk(text, kind, Some(v))
+            }
             (None, _) => {
                 let est = m.estimate("params_total").and_then(|e| e.value);
                 mk(
@@ -156,20 +259,15 @@ fn cell(
         ("training_data", _, _) => match (m.training_tokens, m.params_total) {
             (Some(tk), Some(pp)) => mk(
                 format!(
-                    "{} {} ({:.0} {})",
+                    "{} {tokens} ({:.0} {})",
                     human::count(tk),
-                    "tokens",
                     tk / pp,
                     t(lang, "per_param")
                 ),
                 "published",
                 Some(tk / pp),
             ),
-            (Some(tk), None) => mk(
-                format!("{} {}", human::count(tk), "tokens"),
-                "published",
-                None,
-            ),
+            (Some(tk), None) => mk(format!("{} {tokens}", human::count(tk)), "published", None),
             _ => mk(und.to_string(), "undisclosed", None),
         },
         ("training_time", _, _) => match train {
@@ -214,8 +312,8 @@ fn cell(
         }
         ("inference", Some(n), _) => mk(
             format!(
-                "{} FLOP/tok, {}; {} {}",
-                human::count(n.flops_per_token),
+                "{}/tok, {}; {} {}",
+                human::si(n.flops_per_token, "FLOP"),
                 if n.memory_bound {
                     t(lang, "memory_bound")
                 } else {
@@ -230,7 +328,7 @@ fn cell(
         ("context_window", n, _) => match (m.context_window, n) {
             (Some(w), _) if p.scenario.prompt_tokens + p.scenario.output_tokens > w => mk(
                 format!(
-                    "{} tokens; {}",
+                    "{} {tokens}; {}",
                     human::window(w),
                     t(lang, "request_too_long")
                         .replace(
@@ -247,9 +345,8 @@ fn cell(
             ),
             (Some(w), Some(n)) => mk(
                 format!(
-                    "{} {}; {} {}",
+                    "{} {tokens}; {} {}",
                     human::window(w),
-                    "tokens",
                     human::bytes(n.kv_bytes_per_token),
                     t(lang, "kv_per_token")
                 ),
@@ -257,28 +354,27 @@ fn cell(
                 Some(w as f64),
             ),
             (Some(w), None) => mk(
-                format!("{} {}", human::window(w), "tokens"),
+                format!("{} {tokens}", human::window(w)),
                 "published",
                 Some(w as f64),
             ),
             _ => mk(und.to_string(), "undisclosed", None),
         },
         ("cost", Some(n), _) => {
-            match (n.self_hosted_usd_per_1m_output, n.monthly_self_hosted_usd) {
-                (Some(per), Some(month)) => mk(
+            match (
+                n.self_hosted_usd_per_1m_output,
+                n.monthly_self_hosted_usd,
+                cost_basis(p, lang),
+            ) {
+                (Some(per), Some(month), Some((_, basis))) => mk(
                     format!(
-                        "{}{} {}; {}{}{}",
-                        if n.usd_per_hour_electricity_only {
-                            t(lang, "electricity")
-                        } else {
-                            ""
-                        },
+                        "{} {}; {}{}{} ({basis})",
                         band_text(per, human::usd, explain),
                         t(lang, "per_1m_out"),
                         band_text(month, human::usd, explain),
                         t(lang, "per_month"),
                         if n.replicas.p50 > 1.0 {
-                            format!(" ({} {})", n.replicas.p50, t(lang, "replicas"))
+                            format!(", {} {}", n.replicas.p50, t(lang, "replicas"))
                         } else {
                             String::new()
                         }
@@ -289,21 +385,18 @@ fn cell(
                 _ => mk(t(lang, "no_price").into(), "undisclosed", None),
             }
         }
-        ("cost", None, _) => match &m.api {
-            Some(api) => {
+        ("cost", None, _) => match (&m.api, cost_basis(p, lang)) {
+            (Some(api), Some((_, basis))) => {
                 let per_req = (p.scenario.prompt_tokens as f64 * api.input_usd_per_mtok
                     + p.scenario.output_tokens as f64 * api.output_usd_per_mtok)
                     / 1e6;
                 let month = per_req * p.scenario.requests_per_day * 30.44;
                 mk(
                     format!(
-                        "{} / {} {} ({}); {}{}",
+                        "{} / {} {}; {}{} ({basis})",
                         human::usd(api.input_usd_per_mtok),
                         human::usd(api.output_usd_per_mtok),
-                        t(lang, "per_1m_out")
-                            .replace("output", "in/out")
-                            .replace("de saída", "entrada/saída"),
-                        api.as_of,
+                        t(lang, "per_1m_in_out"),
                         human::usd(month),
                         t(lang, "per_month")
                     ),
@@ -311,7 +404,7 @@ fn cell(
                     Some(month),
                 )
             }
-            None => mk(und.to_string(), "undisclosed", None),
+            _ => mk(und.to_string(), "undisclosed", None),
         },
         ("performance", _, _) => {
             if p.numbers.is_some() {
@@ -377,6 +470,13 @@ fn verdict(dim: &str, cells: &[Cell], lang: Lang) -> String {
         return t(lang, "not_comparable").to_string();
     }
     let name = |c: &Cell| c.model.split(['@', ' ']).next().unwrap_or("").to_string();
+    if let [only] = known.as_slice()
+        && cells.iter().any(|c| c.excluded.is_some())
+        && dim != "performance"
+    {
+        // The others cannot run the workload: there is nothing to rank.
+        return format!("{}: {}", t(lang, "only_runnable"), name(only));
+    }
     match dim {
         "size" => match (pick_min(&known), pick_max(&known)) {
             (Some(a), Some(b)) if known.len() > 1 => format!(
@@ -441,6 +541,103 @@ fn csv_field(s: &str) -> String {
     }
 }
 
+/// The note that says which columns the verdicts leave out, and why.
+fn excluded_note(plans: &[Plan], lang: Lang) -> Option<String> {
+    let out: Vec<String> = plans
+        .iter()
+        .filter(|p| !p.feasible())
+        .map(|p| {
+            let why: Vec<&str> = p.infeasible.iter().map(|r| r.short(lang)).collect();
+            format!("{} ({})", p.label(), why.join(", "))
+        })
+        .collect();
+    if out.is_empty() {
+        return None;
+    }
+    Some(format!("{}: {}", t(lang, "excluded"), out.join("; ")))
+}
+
+/// The note that says how each column's cost is counted, when they differ in kind.
+fn cost_note(plans: &[Plan], lang: Lang, batch: u32) -> Option<String> {
+    let pt = lang == Lang::PtBr;
+    let bases: Vec<(&Plan, &'static str)> = plans
+        .iter()
+        .filter(|p| p.feasible())
+        .filter_map(|p| cost_basis(p, lang).map(|(code, _)| (p, code)))
+        .collect();
+    let owned: Vec<String> = bases
+        .iter()
+        .filter(|(_, c)| *c == "electricity_only")
+        .map(|(p, _)| p.model.id.clone())
+        .collect();
+    let self_hosted = bases.iter().any(|(_, c)| *c != "api_list_price");
+    let api = bases.iter().any(|(_, c)| *c == "api_list_price");
+    if !self_hosted {
+        return None;
+    }
+    let mut parts = Vec::new();
+    if !owned.is_empty() {
+        let one = owned.len() == 1;
+        parts.push(if pt {
+            format!(
+                "{} {} só a energia (equipamento que você já tem, sem compra nem aluguel)",
+                owned.join(", "),
+                if one { "conta" } else { "contam" }
+            )
+        } else {
+            format!(
+                "{} {} electricity only (a device you already own: no purchase or rental)",
+                owned.join(", "),
+                if one { "counts" } else { "count" }
+            )
+        });
+    }
+    parts.push(if pt {
+        format!(
+            "colunas auto-hospedadas supõem lote {batch} (--batch N para um servidor compartilhado) e réplicas para a carga média"
+        )
+    } else {
+        format!(
+            "self-hosted columns assume batch {batch} (--batch N for a shared server) and enough replicas for the average load"
+        )
+    });
+    if api {
+        parts.push(
+            if pt {
+                "colunas de API são preços de tabela por token"
+            } else {
+                "API columns are list prices per token"
+            }
+            .to_string(),
+        );
+    }
+    let mut kinds: Vec<&str> = bases.iter().map(|(_, c)| *c).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let head = match (kinds.len() > 1, pt) {
+        (true, true) => "custos não são equivalentes",
+        (true, false) => "costs are not like-for-like",
+        (false, true) => "como os custos são contados",
+        (false, false) => "how costs are counted",
+    };
+    Some(format!("{head}: {}", parts.join("; ")))
+}
+
+/// The note of `p` that explains `why`, in `lang`.
+fn reason_text(p: &Plan, why: Infeasible, lang: Lang) -> String {
+    p.notes
+        .iter()
+        .find(|n| {
+            matches!(
+                (why, n),
+                (Infeasible::DoesNotFit, Note::DoesNotFit { .. })
+                    | (Infeasible::ContextTooLong, Note::ContextTooLong { .. })
+                    | (Infeasible::CannotGenerate, Note::CannotGenerate { .. })
+            )
+        })
+        .map_or_else(|| why.short(lang).to_string(), |n| n.render(lang))
+}
+
 /// `sizewise compare`.
 pub fn compare(catalog: &Catalog, args: CompareArgs) -> anyhow::Result<()> {
     let base = args.scenario.scenario()?;
@@ -450,34 +647,26 @@ pub fn compare(catalog: &Catalog, args: CompareArgs) -> anyhow::Result<()> {
         args.models.clone()
     };
     let lang = args.lang;
-    let train_hw = catalog.hardware_by_id(&args.train_hardware)?;
+    let train_hw = hardware_by_id(catalog, &args.train_hardware)?;
     let mut plans = Vec::new();
     for spec in &specs {
-        let (id, hw) = split_spec(spec);
-        let m = catalog.model(id)?;
-        plans.push(plan(
-            catalog,
-            m,
-            hw.or(args.hardware.as_deref()),
-            &base,
-            true,
-        )?);
+        let (id, hw) = split_spec(spec)?;
+        let m = model_by_id(catalog, id)?;
+        let mut p = plan(catalog, m, hw.or(args.hardware.as_deref()), &base, true)?;
+        if let (Some(h), None) = (hw, p.hardware) {
+            p.notes.push(Note::ApiIgnoresHardware {
+                model: m.id.clone(),
+                hardware: h.to_string(),
+            });
+        }
+        plans.push(p);
     }
     // Training time is compared on one reference device for every model.
     let training: Vec<Option<sizewise_estimate::Numbers>> = plans
         .iter()
         .map(|p| {
-            let a = summarize(p.model).ok()?;
-            let mut s = Scenario {
-                precision: Some(Precision::Bf16),
-                engine: None,
-                ..base.clone()
-            };
-            if train_hw.bf16_tflops.is_none() {
-                s.precision = Some(Precision::Fp16);
-            }
-            s.gpus = 1;
-            estimate_numbers(p.model, &a, train_hw, &s).ok()
+            let a = p.summary.as_ref()?;
+            training_numbers(p.model, a, train_hw, &base).ok()
         })
         .collect();
     let mut rows = Vec::new();
@@ -495,13 +684,15 @@ pub fn compare(catalog: &Catalog, args: CompareArgs) -> anyhow::Result<()> {
             verdict,
         });
     }
-    let notes: Vec<String> = plans
+    let mut notes: Vec<String> = plans
         .iter()
         .flat_map(|p| p.notes.iter().map(|n| n.render(lang)))
         .collect();
+    notes.extend(excluded_note(&plans, lang));
+    notes.extend(cost_note(&plans, lang, base.batch));
     let format = if args.json { Format::Json } else { args.format };
     let workload = format!(
-        "{}: {} {}, {} {}, {} {}, batch {}",
+        "{}: {} {}, {} {}, {} {}, {} {}",
         t(lang, "workload"),
         base.prompt_tokens,
         t(lang, "prompt"),
@@ -509,6 +700,7 @@ pub fn compare(catalog: &Catalog, args: CompareArgs) -> anyhow::Result<()> {
         t(lang, "output"),
         base.requests_per_day,
         t(lang, "requests_day"),
+        t(lang, "batch"),
         base.batch
     );
     match format {
@@ -522,6 +714,11 @@ pub fn compare(catalog: &Catalog, args: CompareArgs) -> anyhow::Result<()> {
                         }
                         _ => api_json(p.model, &p.scenario),
                     };
+                    let infeasible: Vec<Value> = p
+                        .infeasible
+                        .iter()
+                        .map(|r| json!({"reason": r.code(), "text": reason_text(p, *r, lang)}))
+                        .collect();
                     json!({
                         "id": p.model.id,
                         "label": p.label(),
@@ -531,6 +728,9 @@ pub fn compare(catalog: &Catalog, args: CompareArgs) -> anyhow::Result<()> {
                         "precision": p.numbers.as_ref().map(|n| n.deployment.precision.name()),
                         "engine": p.numbers.as_ref().map(|n| n.deployment.engine.name()),
                         "deployment": if p.numbers.is_some() { "self-hosted" } else { "api" },
+                        "feasible": p.feasible(),
+                        "infeasible": infeasible,
+                        "cost_basis": cost_basis(p, lang).map(|(code, text)| json!({"kind": code, "text": text})),
                         "estimate": detail,
                     })
                 })
@@ -615,7 +815,7 @@ pub fn compare(catalog: &Catalog, args: CompareArgs) -> anyhow::Result<()> {
                 t(lang, "legend")
             );
             for n in &notes {
-                s.push_str(&format!("\nnote: {n}"));
+                s.push_str(&format!("\n{}: {n}", t(lang, "note")));
             }
             table::print(&s)
         }

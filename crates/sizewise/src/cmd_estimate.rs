@@ -7,7 +7,7 @@ use sizewise_estimate::{Precision, Scenario, estimate_numbers, report, summarize
 
 use crate::human;
 use crate::i18n::Lang;
-use crate::plan::plan;
+use crate::plan::{ParamSource, hardware_by_id, model_by_id, param_count, plan};
 use crate::scenario::ScenarioArgs;
 use crate::table;
 
@@ -295,59 +295,56 @@ pub fn estimate(catalog: &Catalog, args: EstimateArgs) -> anyhow::Result<()> {
             imported = model;
             &imported
         }
-        None => catalog.model(args.model.as_deref().unwrap_or_default())?,
+        None => model_by_id(catalog, args.model.as_deref().unwrap_or_default())?,
     };
     if m.architecture.is_none() && args.hardware.is_some() {
         return Err(summarize(m)
             .err()
             .map_or_else(|| anyhow::anyhow!("no architecture"), Into::into));
     }
+    if let Some(id) = &args.hardware {
+        let h = hardware_by_id(catalog, id)?;
+        if let (Some(_), Some(gib)) = (s.memory_gb, h.memory_gb) {
+            anyhow::bail!(
+                "{} has {gib} GiB of its own memory: --memory-gb applies only to hardware whose memory depends on the system (the `system` rows of `sizewise hardware`)\n  hint: drop --memory-gb, or describe your device in a catalog file (--catalog DIR, see docs/CATALOG.md)",
+                h.id
+            );
+        }
+    }
     let p = plan(catalog, m, args.hardware.as_deref(), &s, false)?;
-    let v = match (&p.hardware, &p.numbers, &p.summary) {
-        (Some(h), Some(n), Some(a)) => {
-            let mut v = report::estimate_json(m, a, h, &p.scenario, n);
-            v["notes"] = json!(
-                p.notes
-                    .iter()
-                    .map(|n| n.render(Lang::En))
-                    .collect::<Vec<_>>()
-            );
-            v
-        }
-        _ => {
-            let mut v = api_json(m, &s);
-            v["notes"] = json!(
-                p.notes
-                    .iter()
-                    .map(|n| n.render(Lang::En))
-                    .collect::<Vec<_>>()
-            );
-            v
-        }
+    let notes: Vec<String> = p.notes.iter().map(|n| n.render(Lang::En)).collect();
+    let mut v = match (&p.hardware, &p.numbers, &p.summary) {
+        (Some(h), Some(n), Some(a)) => report::estimate_json(m, a, h, &p.scenario, n),
+        _ => api_json(m, &s),
     };
+    v["notes"] = json!(notes);
+    v["feasible"] = json!(p.feasible());
+    v["infeasible"] = json!(p.infeasible.iter().map(|r| r.code()).collect::<Vec<_>>());
     if args.json {
         return table::print_json(&v);
     }
     let mut head = format!("{} — ", m.name);
     match (&p.hardware, &p.numbers) {
-        (Some(h), Some(n)) => head.push_str(&format!(
-            "{}{} at {}, {} engine, batch {}, {} prompt + {} output tokens\n",
-            if p.scenario.gpus > 1 {
-                format!("{} x ", p.scenario.gpus)
-            } else {
-                String::new()
-            },
-            h.name,
-            n.deployment.precision,
-            n.deployment.engine.name(),
-            p.scenario.batch,
-            p.scenario.prompt_tokens,
-            p.scenario.output_tokens
-        )),
+        (Some(h), Some(n)) => {
+            head.push_str(&format!(
+                "{}{} at {}, {} engine, batch {}, {} prompt + {} output tokens\n",
+                if p.scenario.gpus > 1 {
+                    format!("{} x ", p.scenario.gpus)
+                } else {
+                    String::new()
+                },
+                h.name,
+                n.deployment.precision,
+                n.deployment.engine.name(),
+                p.scenario.batch,
+                p.scenario.prompt_tokens,
+                p.scenario.output_tokens
+            ));
+        }
         _ => head.push_str("vendor API (architecture undisclosed)\n"),
     }
-    for n in &p.notes {
-        head.push_str(&format!("note: {}\n", n.render(Lang::En)));
+    for n in &notes {
+        head.push_str(&format!("note: {n}\n"));
     }
     table::print(&format!("{head}\n{}", render(&v, args.explain)))
 }
@@ -389,14 +386,14 @@ const LADDER: &[Precision] = &[
 /// `sizewise fit`.
 pub fn fit(catalog: &Catalog, args: FitArgs) -> anyhow::Result<()> {
     let base = args.scenario.scenario()?;
-    let m = catalog.model(&args.model)?;
+    let m = model_by_id(catalog, &args.model)?;
     let a = summarize(m)?;
     let devices: Vec<&sizewise_catalog::Hardware> = if args.hardware.is_empty() {
         catalog.hardware().collect()
     } else {
         args.hardware
             .iter()
-            .map(|id| catalog.hardware_by_id(id))
+            .map(|id| hardware_by_id(catalog, id))
             .collect::<Result<_, _>>()?
     };
     let mut rows = Vec::new();
@@ -489,10 +486,35 @@ pub fn fit(catalog: &Catalog, args: FitArgs) -> anyhow::Result<()> {
             },
         ]);
     }
+    let (params, source) =
+        param_count(m, Some(&a)).unwrap_or((a.params.total, ParamSource::Counted));
+    let mut footer = String::new();
+    if let Some(gib) = base.memory_gb {
+        let applied: Vec<&str> = rows
+            .iter()
+            .filter_map(|r| r["hardware"].as_str())
+            .filter(|id| {
+                catalog
+                    .hardware_by_id(id)
+                    .is_ok_and(|h| h.memory_gb.is_none())
+            })
+            .collect();
+        footer = if applied.is_empty() {
+            format!(
+                "\nnote: --memory-gb {gib} is ignored: every device listed has its own fixed memory."
+            )
+        } else {
+            format!(
+                "\nnote: --memory-gb {gib} (GiB) applies to {} only; the other devices have fixed memory.",
+                applied.join(", ")
+            )
+        };
+    }
     table::print(&format!(
-        "{} ({} params) — which hardware runs it, one device, {} prompt + {} output tokens\n{t}\nbest = the highest-quality precision whose weights and a {}-token cache fit; `sizewise estimate {} -H HW -p P` gives the details.",
+        "{} ({} params, {}) — which hardware runs it, one device, {} prompt + {} output tokens\n{t}\nbest = the highest-quality precision whose weights and a {}-token cache fit; `sizewise estimate {} -H HW -p P` gives the details.{footer}",
         m.id,
-        human::count(a.params.total),
+        human::count(params),
+        source.as_str(),
         base.prompt_tokens,
         base.output_tokens,
         m.context_window.unwrap_or(4096).min(4096),

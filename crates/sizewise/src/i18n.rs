@@ -234,11 +234,47 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
                 "no price in the catalog"
             }
         }
-        "electricity" => {
+        "per_1m_in_out" => {
             if pt {
-                "só energia: "
+                "por 1M tokens de entrada/saída"
             } else {
-                "electricity only: "
+                "per 1M in/out tokens"
+            }
+        }
+        "tokens" => "tokens",
+        "only_runnable" => {
+            if pt {
+                "só esta coluna roda a carga"
+            } else {
+                "the only column that can run this workload"
+            }
+        }
+        "counted" => {
+            if pt {
+                "contados da arquitetura"
+            } else {
+                "counted from the architecture"
+            }
+        }
+        "batch" => {
+            if pt {
+                "lote"
+            } else {
+                "batch"
+            }
+        }
+        "note" => {
+            if pt {
+                "nota"
+            } else {
+                "note"
+            }
+        }
+        "excluded" => {
+            if pt {
+                "fora dos vereditos de memória, velocidade, custo, latência e privacidade, pois não rodam esta carga"
+            } else {
+                "left out of the memory, speed, cost, latency and privacy verdicts, as they cannot run this workload"
             }
         }
         "on_prem" => {

@@ -46,8 +46,11 @@ pub struct ScenarioArgs {
     /// Grid carbon intensity, kg CO2 per kWh (an assumption: set yours).
     #[arg(long, default_value_t = 0.4)]
     pub kg_co2_per_kwh: f64,
-    /// Memory of the machine, GB, for hardware whose memory depends on the system (CPUs).
-    #[arg(long)]
+    /// RAM of the machine in GiB (2^30 bytes, the unit of every memory figure in
+    /// sizewise), for hardware whose memory depends on the system: the CPUs listed
+    /// with `system` memory by `sizewise hardware`. Devices with their own memory
+    /// ignore it (`estimate -H` refuses it for them).
+    #[arg(long, value_name = "GiB")]
     pub memory_gb: Option<f64>,
     /// KV-cache format: fp16 (default), fp8, q8_0, q4_0, fp32.
     #[arg(long)]

@@ -76,6 +76,17 @@ fn models_filter_by_category() {
 }
 
 #[test]
+fn short_hardware_ids_suggest_close_ones() {
+    let out = sizewise()
+        .args(["hardware", "show", "m2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("did you mean") && e.contains("apple-m2"), "{e}");
+}
+
+#[test]
 fn memory_is_in_gib_and_windows_in_kibi_tokens() {
     let out = sizewise().args(["hardware"]).output().unwrap();
     let s = String::from_utf8_lossy(&out.stdout);

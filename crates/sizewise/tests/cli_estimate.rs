@@ -417,6 +417,34 @@ fn has_e_notation(s: &str) -> bool {
 }
 
 #[test]
+fn hints_name_what_the_hardware_has() {
+    let e = fails(&["estimate", "llama-3.1-8b", "-H", "nvidia-t4", "-p", "fp8"]);
+    assert!(e.contains("fp16"), "{e}");
+    assert!(!e.contains("bf16"), "a T4 has no bf16: {e}");
+    let s = text(&["estimate", "llama-3.1-8b", "-H", "apple-m2"]);
+    assert!(!s.contains("sizewise eval"), "{s}");
+    let v = json(&["estimate", "gpt-4o-mini", "--json"]);
+    assert!(!v.to_string().contains("sizewise eval"));
+}
+
+#[test]
+fn runtime_memory_names_the_backend() {
+    for (hw, backend) in [
+        ("apple-m2", "Metal"),
+        ("nvidia-rtx-4090", "CUDA"),
+        ("amd-mi300x", "ROCm"),
+        ("raspberry-pi-5-8gb", "CPU"),
+    ] {
+        let v = json(&["estimate", "llama-3.2-1b", "-H", hw, "--json"]);
+        let b = v["compute"]["runtime_bytes"]["basis"].as_str().unwrap();
+        assert!(b.contains(backend), "{hw}: {b}");
+        if backend != "CUDA" {
+            assert!(!b.contains("CUDA"), "{hw}: {b}");
+        }
+    }
+}
+
+#[test]
 fn estimate_text_is_readable() {
     let s = text(&["estimate", "llama-3.1-8b", "-H", "apple-m2"]);
     // Keys that say ms in JSON are not shown beside seconds.
@@ -431,4 +459,83 @@ fn estimate_text_is_readable() {
     let s = text(&["estimate", "gpt-4o-mini"]);
     assert!(s.contains("monthly_api_usd: $"), "{s}");
     assert!(!has_e_notation(&s), "{s}");
+}
+
+#[test]
+fn parameter_counts_agree_across_commands() {
+    // phi-3-mini publishes 3.8B; its architecture counts 3.82B.
+    let s = text(&["fit", "phi-3-mini", "-H", "apple-m2"]);
+    assert!(s.contains("3.80B params, published"), "{s}");
+    let v = json(&["compare", "phi-3-mini@apple-m2", "--format", "json"]);
+    let size = v["rows"][0]["cells"][0]["text"].as_str().unwrap();
+    assert!(size.starts_with("3.80B"), "{size}");
+    let s = text(&["estimate", "phi-3-mini", "-H", "apple-m2"]);
+    assert!(s.contains("params: 3.80B parameters  [published]"), "{s}");
+}
+
+#[test]
+fn memory_gb_is_for_hardware_without_fixed_memory() {
+    let e = fails(&[
+        "estimate",
+        "llama-3.1-8b",
+        "-H",
+        "nvidia-l4",
+        "--memory-gb",
+        "64",
+    ]);
+    assert!(e.contains("--memory-gb applies only"), "{e}");
+    assert!(e.contains("hint:"), "{e}");
+    let v = json(&[
+        "estimate",
+        "llama-3.1-8b",
+        "-H",
+        "x86-8core-ddr5-desktop",
+        "--memory-gb",
+        "64",
+        "--json",
+    ]);
+    assert_eq!(v["hardware"]["memory_bytes"], 64.0 * 1024f64.powi(3));
+    let help = text(&["estimate", "--help"]);
+    assert!(help.contains("GiB"), "{help}");
+    let s = text(&[
+        "fit",
+        "phi-3-mini",
+        "-H",
+        "apple-m2",
+        "-H",
+        "x86-8core-ddr5-desktop",
+        "--memory-gb",
+        "32",
+    ]);
+    assert!(s.contains("applies to x86-8core-ddr5-desktop only"), "{s}");
+}
+
+#[test]
+fn estimate_json_says_whether_the_case_can_run() {
+    let v = json(&["estimate", "bert-base", "-H", "nvidia-l4", "--json"]);
+    assert_eq!(v["feasible"], false);
+    assert!(
+        v["infeasible"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "cannot_generate")
+    );
+    let v = json(&[
+        "estimate",
+        "llama-3.1-405b",
+        "-H",
+        "nvidia-h100-sxm",
+        "--json",
+    ]);
+    assert_eq!(v["feasible"], false);
+    assert!(
+        v["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("--gpus 16"))
+    );
+    let v = json(&["estimate", "llama-3.1-8b", "-H", "nvidia-l4", "--json"]);
+    assert_eq!(v["feasible"], true);
 }
