@@ -119,6 +119,22 @@ fn opt(v: Option<Value>) -> Value {
 /// dimension (`size`, `training_data`, `training_time`, `compute`, `inference`,
 /// `context_window`, `cost`, `performance`, `latency`, `quality`, `energy`).
 pub fn estimate_json(m: &Model, a: &ArchSummary, h: &Hardware, s: &Scenario, n: &Numbers) -> Value {
+    estimate_json_with_training(m, a, h, s, n, None)
+}
+
+/// [`estimate_json`] with training figures (`training_time`, `cost.training_usd`,
+/// `energy.training_*`) taken from `train`: the estimate of the same model on
+/// the training device (see `sizewise estimate --train-hardware`). Without it
+/// they come from `n`, on the inference device `h`.
+pub fn estimate_json_with_training(
+    m: &Model,
+    a: &ArchSummary,
+    h: &Hardware,
+    s: &Scenario,
+    n: &Numbers,
+    train: Option<(&Hardware, &Numbers)>,
+) -> Value {
+    let (th, tn) = train.unwrap_or((h, n));
     let d = &n.deployment;
     let p = d.precision;
     let g = s.gpus;
@@ -201,21 +217,24 @@ pub fn estimate_json(m: &Model, a: &ArchSummary, h: &Hardware, s: &Scenario, n: 
             "20 tokens per parameter (Hoffmann et al. 2022, arXiv 2203.15556)".into()),
     });
 
-    let train_peak = h
+    let train_peak = th
         .bf16_tflops
-        .or(h.fp16_tflops)
-        .or(h.fp32_tflops)
-        .unwrap_or(peak);
+        .or(th.fp16_tflops)
+        .or(th.fp32_tflops)
+        .unwrap_or(tn.deployment.peak_flops / 1e12);
+    let train_on = format!("{} x {}", s.train_gpus, th.id);
     let training_time = json!({
-        "flops": exact(n.training_flops, "FLOP", format!("{}·N·D = {} x {:.4e} active params x {:.4e} tokens ({tokens_basis})",
-            if s.recompute {8} else {6}, if s.recompute {8} else {6}, a.params.active, n.training_tokens)),
-        "mfu": leaf(n.training_mfu, "fraction", TRAINING_MFU_BASIS.into()),
-        "gpu_hours": leaf(n.training_device_hours, "device-hours", format!(
-            "FLOPs / ({train_peak} TFLOPS {} peak of {} x MFU) / 3600", if h.bf16_tflops.is_some() {"bf16"} else {"dense"}, h.id)),
-        "wall_time_s": leaf(n.training_wall_s, "s", format!("device-hours / {} devices (--train-gpus), perfect scaling assumed", s.train_gpus)),
+        "flops": exact(tn.training_flops, "FLOP", format!("{}·N·D = {} x {:.4e} active params x {:.4e} tokens ({tokens_basis})",
+            if s.recompute {8} else {6}, if s.recompute {8} else {6}, a.params.active, tn.training_tokens)),
+        "mfu": leaf(tn.training_mfu, "fraction", TRAINING_MFU_BASIS.into()),
+        "gpu_hours": leaf(tn.training_device_hours, "device-hours", format!(
+            "FLOPs / ({train_peak} TFLOPS {} peak of {} x MFU) / 3600 (training device: --train-hardware)",
+            if th.bf16_tflops.is_some() {"bf16"} else {"dense"}, th.id)),
+        "wall_time_s": leaf(tn.training_wall_s, "s", format!("device-hours / {train_on} (--train-gpus, --train-hardware), perfect scaling assumed")),
         "train_gpus": s.train_gpus,
-        "finetune_full_gpu_hours": leaf(n.finetune_full_hours, "device-hours", format!("6·N·D on {:.3e} tokens (--finetune-tokens)", s.finetune_tokens)),
-        "finetune_lora_gpu_hours": leaf(n.finetune_lora_hours, "device-hours", format!("4·N·D on {:.3e} tokens: LoRA skips weight gradients (about 2/3 of full fine-tuning compute)", s.finetune_tokens)),
+        "train_hardware": th.id,
+        "finetune_full_gpu_hours": leaf(tn.finetune_full_hours, "device-hours", format!("6·N·D on {:.3e} tokens (--finetune-tokens) on {}", s.finetune_tokens, th.id)),
+        "finetune_lora_gpu_hours": leaf(tn.finetune_lora_hours, "device-hours", format!("4·N·D on {:.3e} tokens on {}: LoRA skips weight gradients (about 2/3 of full fine-tuning compute)", s.finetune_tokens, th.id)),
     });
 
     let compute = json!({
@@ -317,7 +336,8 @@ pub fn estimate_json(m: &Model, a: &ArchSummary, h: &Hardware, s: &Scenario, n: 
         "monthly_self_hosted_usd": opt(n.monthly_self_hosted_usd.map(|x| leaf(x, "USD", format!(
             "replicas ({}..{}) x {:.2} USD/h x {} h; {} requests/day x {} output tokens at batch {b}; average load, peaks not modelled",
             n.replicas.p10, n.replicas.p90, n.usd_per_hour.unwrap_or(0.0), core::HOURS_PER_MONTH, s.requests_per_day, s.output_tokens)))),
-        "training_usd": opt(n.training_usd.map(|x| leaf(x, "USD", format!("training device-hours x {}", hourly_basis)))),
+        "training_usd": opt(tn.training_usd.map(|x| leaf(x, "USD", format!("training device-hours x {}", th.cloud.as_ref().map(|c| format!(
+            "{} USD/h per {} ({}, {}, as of {})", c.usd_per_hour, th.id, c.provider, c.basis, c.as_of)).unwrap_or_default())))),
         "requests_per_day": s.requests_per_day,
     });
 
@@ -348,11 +368,14 @@ pub fn estimate_json(m: &Model, a: &ArchSummary, h: &Hardware, s: &Scenario, n: 
     let tdp = h
         .tdp_w
         .or_else(|| h.estimate("tdp_w").and_then(|e| e.value));
+    let train_tdp = th
+        .tdp_w
+        .or_else(|| th.estimate("tdp_w").and_then(|e| e.value));
     let energy = json!({
         "inference_kwh_per_1m_output_tokens": opt(n.kwh_per_1m_output.map(|x| leaf(x, "kWh", format!(
             "{} W x {g} x 60-100% utilisation x time for 1M output tokens at batch {b}", tdp.unwrap_or(0.0))))),
-        "training_kwh": opt(n.training_kwh.map(|x| leaf(x, "kWh", format!("device-hours x {} W x PUE {}", tdp.unwrap_or(0.0), core::PUE)))),
-        "training_co2_kg": opt(n.training_co2_kg.map(|x| leaf(x, "kg CO2", format!("training kWh x {} kg/kWh (--kg-co2-per-kwh)", s.kg_co2_per_kwh)))),
+        "training_kwh": opt(tn.training_kwh.map(|x| leaf(x, "kWh", format!("device-hours x {} W ({}) x PUE {}", train_tdp.unwrap_or(0.0), th.id, core::PUE)))),
+        "training_co2_kg": opt(tn.training_co2_kg.map(|x| leaf(x, "kg CO2", format!("training kWh x {} kg/kWh (--kg-co2-per-kwh)", s.kg_co2_per_kwh)))),
         "usd_per_kwh": s.usd_per_kwh,
     });
 

@@ -7,7 +7,7 @@ use sizewise_estimate::{Precision, Scenario, estimate_numbers, report, summarize
 
 use crate::human;
 use crate::i18n::Lang;
-use crate::plan::{ParamSource, hardware_by_id, model_by_id, param_count, plan};
+use crate::plan::{ParamSource, hardware_by_id, model_by_id, param_count, plan, training_numbers};
 use crate::scenario::ScenarioArgs;
 use crate::table;
 
@@ -30,6 +30,10 @@ pub struct EstimateArgs {
     /// Hardware id (see `sizewise hardware`) [default: sizewise picks one that fits].
     #[arg(long, short = 'H')]
     hardware: Option<String>,
+    /// Hardware for the training estimates (training time, fine-tuning, training
+    /// cost and energy), used --train-gpus at a time.
+    #[arg(long, default_value = "nvidia-h100-sxm", value_name = "HW")]
+    train_hardware: String,
     #[command(flatten)]
     scenario: ScenarioArgs,
     /// Print the basis (formula, inputs, sources) of every number.
@@ -311,10 +315,19 @@ pub fn estimate(catalog: &Catalog, args: EstimateArgs) -> anyhow::Result<()> {
             );
         }
     }
+    let train_hw = hardware_by_id(catalog, &args.train_hardware)?;
     let p = plan(catalog, m, args.hardware.as_deref(), &s, false)?;
     let notes: Vec<String> = p.notes.iter().map(|n| n.render(Lang::En)).collect();
     let mut v = match (&p.hardware, &p.numbers, &p.summary) {
-        (Some(h), Some(n), Some(a)) => report::estimate_json(m, a, h, &p.scenario, n),
+        (Some(h), Some(n), Some(a)) => {
+            let train = training_numbers(m, a, train_hw, &p.scenario).map_err(|e| {
+                anyhow::anyhow!(
+                    "--train-hardware {}: {e}\n  hint: pick a GPU with bf16 or fp16 units, e.g. --train-hardware nvidia-h100-sxm",
+                    train_hw.id
+                )
+            })?;
+            report::estimate_json_with_training(m, a, h, &p.scenario, n, Some((train_hw, &train)))
+        }
         _ => api_json(m, &s),
     };
     v["notes"] = json!(notes);
@@ -339,6 +352,10 @@ pub fn estimate(catalog: &Catalog, args: EstimateArgs) -> anyhow::Result<()> {
                 p.scenario.batch,
                 p.scenario.prompt_tokens,
                 p.scenario.output_tokens
+            ));
+            head.push_str(&format!(
+                "training estimates on {} x {} (--train-hardware, --train-gpus)\n",
+                p.scenario.train_gpus, train_hw.id
             ));
         }
         _ => head.push_str("vendor API (architecture undisclosed)\n"),

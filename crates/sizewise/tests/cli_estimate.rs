@@ -417,6 +417,50 @@ fn has_e_notation(s: &str) -> bool {
 }
 
 #[test]
+fn training_runs_on_the_training_hardware() {
+    // The inference device (a laptop) is not where the model was trained.
+    let laptop = json(&["estimate", "llama-3.1-8b", "-H", "apple-m2", "--json"]);
+    let h100 = json(&["estimate", "llama-3.1-8b", "-H", "nvidia-l4", "--json"]);
+    assert_eq!(laptop["training_time"]["train_hardware"], "nvidia-h100-sxm");
+    let (_, a, _) = leaf(&laptop, "training_time.gpu_hours");
+    let (_, b, _) = leaf(&h100, "training_time.gpu_hours");
+    assert!((a - b).abs() <= a * 1e-9, "{a} vs {b}");
+    let basis = laptop["training_time"]["gpu_hours"]["basis"]
+        .as_str()
+        .unwrap();
+    assert!(
+        basis.contains("nvidia-h100-sxm") && !basis.contains("apple-m2"),
+        "{basis}"
+    );
+    let a100 = json(&[
+        "estimate",
+        "llama-3.1-8b",
+        "-H",
+        "apple-m2",
+        "--train-hardware",
+        "nvidia-a100-80gb-sxm",
+        "--train-gpus",
+        "512",
+        "--json",
+    ]);
+    assert_eq!(
+        a100["training_time"]["train_hardware"],
+        "nvidia-a100-80gb-sxm"
+    );
+    assert_eq!(a100["training_time"]["train_gpus"], 512);
+    let (_, c, _) = leaf(&a100, "training_time.gpu_hours");
+    assert!(c > a * 2.0, "A100 hours {c} should exceed H100 hours {a}");
+    leaf(&a100, "training_time.wall_time_s");
+    let s = text(&["estimate", "llama-3.1-8b", "-H", "apple-m2"]);
+    assert!(
+        s.contains("training estimates on 1024 x nvidia-h100-sxm"),
+        "{s}"
+    );
+    let e = fails(&["estimate", "llama-3.1-8b", "--train-hardware", "h10"]);
+    assert!(e.contains("nvidia-h100-sxm"), "{e}");
+}
+
+#[test]
 fn hints_name_what_the_hardware_has() {
     let e = fails(&["estimate", "llama-3.1-8b", "-H", "nvidia-t4", "-p", "fp8"]);
     assert!(e.contains("fp16"), "{e}");
