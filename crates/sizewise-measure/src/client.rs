@@ -1,7 +1,8 @@
-//! HTTP/1.1 connections (hyper 1.x, TCP_NODELAY, reused) and one streamed request.
+//! HTTP/1.1 connections (hyper 1.x, TCP_NODELAY, reused), over TLS (rustls, ring) for
+//! `https://`, and one streamed request.
 
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -10,7 +11,12 @@ use http::{HeaderValue, Request, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{CertificateError, ClientConfig, RootCertStore};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
 
 use crate::config::Endpoint;
 use crate::record::{ErrorKind, Event, RequestError, RequestRecord};
@@ -19,6 +25,117 @@ use crate::{MeasureError, Result};
 
 pub(crate) type Conn = SendRequest<Full<Bytes>>;
 
+/// The trusted roots in a PEM file (`BenchConfig::ca_cert`). Fails on PEM that does not
+/// parse, on a file without any `CERTIFICATE` block and on a certificate that cannot be a
+/// trust anchor.
+pub(crate) fn parse_ca_cert(pem: &[u8]) -> Result<RootCertStore> {
+    let bad = |m: String| MeasureError::InvalidConfig(format!("ca_cert: {m}"));
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| bad(format!("not valid PEM: {}", pem_error(&e))))?;
+    if certs.is_empty() {
+        return Err(bad(
+            "no certificate found (expected PEM with -----BEGIN CERTIFICATE----- blocks)".into(),
+        ));
+    }
+    let mut roots = RootCertStore::empty();
+    for (i, cert) in certs.into_iter().enumerate() {
+        roots.add(cert).map_err(|e| {
+            bad(format!(
+                "certificate {} cannot be a trusted root: {e}",
+                i + 1
+            ))
+        })?;
+    }
+    Ok(roots)
+}
+
+fn pem_error(e: &rustls::pki_types::pem::Error) -> String {
+    use rustls::pki_types::pem::Error;
+    match e {
+        Error::MissingSectionEnd { end_marker } => format!(
+            "a section has no \"-----END {}-----\" line",
+            String::from_utf8_lossy(end_marker)
+        ),
+        Error::IllegalSectionStart { line } => {
+            format!("malformed BEGIN line {:?}", String::from_utf8_lossy(line))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The TLS client settings of a run: Mozilla's roots plus `ca_cert`, the ring provider,
+/// TLS 1.2 and 1.3, ALPN `http/1.1` only (the client speaks HTTP/1.1).
+fn tls_config(ca_cert: Option<&[u8]>) -> Result<Arc<ClientConfig>> {
+    let mut roots = RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    if let Some(pem) = ca_cert {
+        roots.roots.extend(parse_ca_cert(pem)?.roots);
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| MeasureError::Internal(format!("TLS setup: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// A TLS handshake failure, with its cause named and a hint where one helps.
+fn tls_error(host: &str, e: &std::io::Error) -> String {
+    let cause = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
+    let hint = match cause {
+        Some(rustls::Error::InvalidCertificate(c)) => match c {
+            CertificateError::UnknownIssuer => {
+                "the server's certificate is not signed by a trusted root; for a self-signed \
+                 server or a TLS-intercepting proxy, trust its CA certificate with --ca-cert FILE.pem"
+            }
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                "the certificate is not issued for this host name; use the name it was issued for"
+            }
+            CertificateError::Expired
+            | CertificateError::ExpiredContext { .. }
+            | CertificateError::NotValidYet
+            | CertificateError::NotValidYetContext { .. } => {
+                "check the certificate's validity dates and this machine's clock"
+            }
+            _ => "",
+        },
+        Some(rustls::Error::InvalidMessage(_)) => {
+            "the server did not answer in TLS; if it serves plain HTTP, use an http:// URL"
+        }
+        Some(rustls::Error::NoApplicationProtocol) => {
+            "the server does not offer HTTP/1.1 over TLS (ALPN http/1.1)"
+        }
+        None if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "the server closed the connection during the handshake; does it serve https on this port?"
+        }
+        _ => "",
+    };
+    if hint.is_empty() {
+        format!("TLS handshake with {host}: {e}")
+    } else {
+        format!("TLS handshake with {host}: {e} ({hint})")
+    }
+}
+
+/// The TLS side of an `https://` target.
+struct Tls {
+    connector: TlsConnector,
+    /// SNI and the name the certificate must carry: the URL's host.
+    server_name: ServerName<'static>,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tls")
+            .field("server_name", &self.server_name)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Where requests go, resolved once.
 #[derive(Debug)]
 pub(crate) struct Target {
@@ -26,34 +143,53 @@ pub(crate) struct Target {
     host: HeaderValue,
     path: Uri,
     auth: Option<HeaderValue>,
+    tls: Option<Tls>,
 }
 
 impl Target {
+    /// Resolves `url` once per run; for `https://` also builds the TLS client settings
+    /// (Mozilla's roots plus `ca_cert`, a PEM of extra roots; ignored for `http://`).
     pub(crate) async fn resolve(
         url: &str,
         endpoint: Endpoint,
         api_key: Option<&str>,
+        ca_cert: Option<&[u8]>,
     ) -> Result<Self> {
         let bad = |m: String| MeasureError::Url(format!("{url}: {m}"));
         let uri: Uri = url.parse().map_err(|e| bad(format!("{e}")))?;
-        match uri.scheme_str() {
-            Some("http") => {}
+        let https = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
             Some(s) => {
                 return Err(bad(format!(
-                    "scheme {s} is not supported; use http:// (put a TLS-terminating proxy in front for https)"
+                    "scheme {s} is not supported; use http:// or https://"
                 )));
             }
-            None => return Err(bad("needs http://host:port/prefix".into())),
-        }
+            None => {
+                return Err(bad(
+                    "needs http://host:port/prefix or https://host/prefix".into()
+                ));
+            }
+        };
         let authority = uri
             .authority()
             .ok_or_else(|| bad("no host".into()))?
             .clone();
-        let port = authority.port_u16().unwrap_or(80);
+        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
         let host = authority
             .host()
             .trim_start_matches('[')
             .trim_end_matches(']');
+        let tls = if https {
+            let server_name = ServerName::try_from(host.to_string())
+                .map_err(|e| bad(format!("host {host} cannot be a TLS server name: {e}")))?;
+            Some(Tls {
+                connector: TlsConnector::from(tls_config(ca_cert)?),
+                server_name,
+            })
+        } else {
+            None
+        };
         let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
             .await
             .map_err(|e| bad(format!("cannot resolve host: {e}")))?
@@ -81,9 +217,11 @@ impl Target {
             host,
             path,
             auth,
+            tls,
         })
     }
 
+    /// TCP (TCP_NODELAY), then for `https://` the TLS handshake, then the HTTP/1.1 handshake.
     async fn connect(&self) -> std::result::Result<Conn, String> {
         let stream = TcpStream::connect(&self.addrs[..])
             .await
@@ -91,13 +229,17 @@ impl Target {
         stream
             .set_nodelay(true)
             .map_err(|e| format!("TCP_NODELAY: {e}"))?;
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| format!("HTTP handshake: {e}"))?;
-        tokio::spawn(async move {
-            let _closed = conn.await;
-        });
-        Ok(sender)
+        match &self.tls {
+            None => http_handshake(stream).await,
+            Some(tls) => {
+                let stream = tls
+                    .connector
+                    .connect(tls.server_name.clone(), stream)
+                    .await
+                    .map_err(|e| tls_error(&tls.server_name.to_str(), &e))?;
+                http_handshake(stream).await
+            }
+        }
     }
 
     fn request(&self, body: Bytes) -> std::result::Result<Request<Full<Bytes>>, String> {
@@ -110,6 +252,20 @@ impl Target {
         }
         b.body(Full::new(body)).map_err(|e| e.to_string())
     }
+}
+
+/// The HTTP/1.1 handshake on an open stream; the connection task runs on its own.
+async fn http_handshake<I>(io: I) -> std::result::Result<Conn, String>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| format!("HTTP handshake: {e}"))?;
+    tokio::spawn(async move {
+        let _closed = conn.await;
+    });
+    Ok(sender)
 }
 
 /// Idle connections shared by open-loop requests.

@@ -148,12 +148,21 @@ pub fn parse_dataset(jsonl: &str) -> Result<Vec<Prompt>> {
 /// Everything one benchmark run needs. Build with [`BenchConfig::new`] and adjust fields.
 #[derive(Debug, Clone)]
 pub struct BenchConfig {
-    /// Base URL including the API prefix, e.g. `http://127.0.0.1:8000/v1`. Only `http://`.
+    /// Base URL including the API prefix, e.g. `http://127.0.0.1:8000/v1` or
+    /// `https://api.openai.com/v1`. `http://` (default port 80) or `https://` (TLS with
+    /// rustls, default port 443; the server's certificate must chain to one of Mozilla's
+    /// roots or to [`ca_cert`](Self::ca_cert)).
     pub url: String,
     /// Model name sent in every request.
     pub model: String,
     /// Sent as `Authorization: Bearer <key>` when set.
     pub api_key: Option<String>,
+    /// Extra trusted root certificates for `https://`, as PEM bytes (one or more
+    /// `CERTIFICATE` blocks), trusted besides Mozilla's roots: the CA of a self-signed local
+    /// server or of a TLS-intercepting corporate proxy. Not used for `http://`, but still
+    /// checked: PEM that does not parse or holds no certificate is
+    /// [`InvalidConfig`](crate::MeasureError::InvalidConfig).
+    pub ca_cert: Option<Vec<u8>>,
     /// Closed-loop concurrency or open-loop rate.
     pub load: Load,
     /// When the measured phase stops.
@@ -185,12 +194,14 @@ pub struct BenchConfig {
 
 impl BenchConfig {
     /// A config with defaults: concurrency 1, 100 requests, 128 prompt tokens, 32 output
-    /// tokens, synthetic prompts, 2 warmup requests, 60 s timeout, seed 0, chat endpoint.
+    /// tokens, synthetic prompts, 2 warmup requests, 60 s timeout, seed 0, chat endpoint, no
+    /// extra trusted roots.
     pub fn new(url: impl Into<String>, model: impl Into<String>) -> Self {
         Self {
             url: url.into(),
             model: model.into(),
             api_key: None,
+            ca_cert: None,
             load: Load::Concurrency(1),
             stop: Stop::Requests(100),
             prompt_tokens: 128,
@@ -237,6 +248,9 @@ impl BenchConfig {
         }
         if self.dataset.is_none() && self.prompt_tokens == 0 {
             return bad("prompt_tokens must be at least 1");
+        }
+        if let Some(pem) = &self.ca_cert {
+            crate::client::parse_ca_cert(pem)?;
         }
         for v in [self.slo.ttft_ms, self.slo.tpot_ms, self.slo.e2e_ms]
             .into_iter()

@@ -6,8 +6,13 @@
 //! timelines under an explicit name. [`BenchResult`] serializes to the JSON the CLI prints;
 //! [`export`] writes per-request JSONL, CSV and a Markdown summary.
 //!
+//! URLs are `http://` or `https://`: TLS is rustls (ring provider, TLS 1.2 and 1.3, ALPN
+//! `http/1.1`), trusting Mozilla's roots plus [`BenchConfig::ca_cert`]; connections are
+//! reused either way. A failed TLS handshake is a `connect` error whose message names the
+//! cause.
+//!
 //! Metric definitions (all times from the request's send instant, which is taken before a
-//! connection is opened, so connection setup counts):
+//! connection is opened, so connection setup, TLS handshake included, counts):
 //! - `ttfb`: response headers received.
 //! - `ttft`: first token-carrying SSE event (non-empty `delta.content`/`text`, or reasoning
 //!   text). Role-only, usage, finish and empty chunks never count.

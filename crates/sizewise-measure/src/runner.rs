@@ -399,7 +399,13 @@ pub async fn run_cancellable(
     cancel: &Cancel,
 ) -> Result<BenchResult> {
     cfg.validate()?;
-    let target = Target::resolve(&cfg.url, cfg.endpoint, cfg.api_key.as_deref()).await?;
+    let target = Target::resolve(
+        &cfg.url,
+        cfg.endpoint,
+        cfg.api_key.as_deref(),
+        cfg.ca_cert.as_deref(),
+    )
+    .await?;
     let ctx = Arc::new(Ctx {
         target,
         bodies: Bodies {

@@ -4,15 +4,15 @@
 //! `ttft + (k-1) * tpot` after the request arrived (absolute deadlines, so no drift), then a
 //! finish chunk, a usage chunk when the request asks for it (and `usage` is on), then
 //! `[DONE]`. Completions: the same without the role chunk. Faults are assigned to requests
-//! in arrival order by cycling through `faults`.
+//! in arrival order by cycling through `faults`. [`start_tls`] serves the same over TLS.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -21,6 +21,7 @@ use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 
 /// What a request gets.
@@ -195,22 +196,30 @@ async fn handle(
         .unwrap())
 }
 
+/// Serves HTTP/1.1 on one accepted stream (plain TCP or TLS) on a task of its own.
+fn serve_io<I>(io: I, mock: &Arc<Mock>, received: &Arc<AtomicU64>)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mock = Arc::clone(mock);
+    let received = Arc::clone(received);
+    tokio::spawn(async move {
+        let svc = hyper::service::service_fn(move |req| {
+            handle(req, Arc::clone(&mock), Arc::clone(&received))
+        });
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(io), svc)
+            .await;
+    });
+}
+
 async fn serve(listener: tokio::net::TcpListener, mock: Arc<Mock>, received: Arc<AtomicU64>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
         stream.set_nodelay(true).unwrap();
-        let mock = Arc::clone(&mock);
-        let received = Arc::clone(&received);
-        tokio::spawn(async move {
-            let svc = hyper::service::service_fn(move |req| {
-                handle(req, Arc::clone(&mock), Arc::clone(&received))
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), svc)
-                .await;
-        });
+        serve_io(stream, &mock, &received);
     }
 }
 
@@ -232,4 +241,85 @@ pub fn start(mock: Mock) -> Server {
         });
     });
     Server { addr, received }
+}
+
+/// What the TLS mock saw of one handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handshake {
+    /// The SNI the client sent (none for an IP address).
+    pub sni: Option<String>,
+    /// The negotiated ALPN protocol.
+    pub alpn: Option<Vec<u8>>,
+    /// `Err` with the server's view of a failed handshake.
+    pub result: Result<(), String>,
+}
+
+/// A running TLS mock: its address, the requests it received and every handshake.
+pub struct TlsServer {
+    pub addr: SocketAddr,
+    pub received: Arc<AtomicU64>,
+    pub handshakes: Arc<Mutex<Vec<Handshake>>>,
+}
+
+impl TlsServer {
+    /// `https://HOST:PORT/v1`.
+    pub fn url(&self, host: &str) -> String {
+        format!("https://{host}:{}/v1", self.addr.port())
+    }
+}
+
+/// Starts the mock behind TLS (`tls`) on its own thread with a single-threaded runtime.
+pub fn start_tls(mock: Mock, tls: Arc<rustls::ServerConfig>) -> TlsServer {
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    std_listener.set_nonblocking(true).unwrap();
+    let addr = std_listener.local_addr().unwrap();
+    let received = Arc::new(AtomicU64::new(0));
+    let handshakes = Arc::new(Mutex::new(Vec::new()));
+    let (r, h) = (Arc::clone(&received), Arc::clone(&handshakes));
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
+            let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+            let mock = Arc::new(mock);
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                stream.set_nodelay(true).unwrap();
+                let (acceptor, mock, r, h) = (
+                    acceptor.clone(),
+                    Arc::clone(&mock),
+                    Arc::clone(&r),
+                    Arc::clone(&h),
+                );
+                tokio::spawn(async move {
+                    match acceptor.accept(stream).await {
+                        Ok(tls) => {
+                            let conn = tls.get_ref().1;
+                            h.lock().unwrap().push(Handshake {
+                                sni: conn.server_name().map(str::to_string),
+                                alpn: conn.alpn_protocol().map(<[u8]>::to_vec),
+                                result: Ok(()),
+                            });
+                            serve_io(tls, &mock, &r);
+                        }
+                        Err(e) => h.lock().unwrap().push(Handshake {
+                            sni: None,
+                            alpn: None,
+                            result: Err(e.to_string()),
+                        }),
+                    }
+                });
+            }
+        });
+    });
+    TlsServer {
+        addr,
+        received,
+        handshakes,
+    }
 }
