@@ -57,8 +57,9 @@ pub enum BenchFormat {
 #[derive(Args, Debug)]
 #[command(after_long_help = BENCH_EXAMPLES)]
 pub struct BenchArgs {
-    /// Base URL of an OpenAI-compatible API, with its prefix (e.g.
-    /// http://127.0.0.1:8080/v1 for llama.cpp server, http://127.0.0.1:11434/v1 for Ollama).
+    /// Base URL of an OpenAI-compatible API, with its prefix, http:// or https:// (e.g.
+    /// http://127.0.0.1:8080/v1 for llama.cpp server, http://127.0.0.1:11434/v1 for Ollama,
+    /// https://api.openai.com/v1).
     pub url: String,
     /// Model name sent in each request, as the server knows it.
     #[arg(long, short = 'm')]
@@ -66,6 +67,10 @@ pub struct BenchArgs {
     /// Environment variable holding the API key (sent as `Authorization: Bearer`).
     #[arg(long, value_name = "VAR")]
     pub api_key_env: Option<String>,
+    /// Also trust the CA certificates in this PEM file for https:// (a self-signed local
+    /// server, a TLS-intercepting corporate proxy); Mozilla's roots stay trusted.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     /// Closed loop: this many requests in flight at all times [default: 1].
     #[arg(long, short = 'c', conflicts_with = "rate")]
     pub concurrency: Option<usize>,
@@ -254,6 +259,11 @@ impl BenchArgs {
             })?;
             cfg.api_key = Some(key);
         }
+        if let Some(path) = &self.ca_cert {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("--ca-cert: reading {}", path.display()))?;
+            cfg.ca_cert = Some(pem);
+        }
         let arrival = match self.arrival {
             ArrivalArg::Poisson => Arrival::Poisson,
             ArrivalArg::Constant => Arrival::Constant,
@@ -398,6 +408,7 @@ fn params_json(cfg: &BenchConfig, args: &BenchArgs, sweep_index: Option<usize>) 
         "ignore_eos": cfg.ignore_eos,
         "strict_token_count": cfg.strict_token_count,
         "api_key_env": args.api_key_env,
+        "ca_cert": args.ca_cert.as_ref().map(|p| p.display().to_string()),
         "sweep": args.sweep,
         "sweep_index": sweep_index,
     })

@@ -483,3 +483,22 @@ fn nothing_listening_is_a_connect_error() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["errors"]["connect"], 3);
 }
+
+#[test]
+fn ca_cert_problems_are_clear_errors() {
+    let (dir, db) = store();
+    let missing = dir.path().join("no-such-ca.pem");
+    let not_pem = dir.path().join("ca.pem");
+    std::fs::write(&not_pem, "not a certificate").unwrap();
+    for (file, needle) in [(&missing, "--ca-cert"), (&not_pem, "no certificate found")] {
+        let out = sizewise(&db)
+            .args(["bench", "https://127.0.0.1:9/v1", "-m", "m", "--ca-cert"])
+            .arg(file)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{file:?}");
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert!(e.contains(needle) && e.contains("ca"), "{file:?}: {e}");
+        assert!(!e.contains("panicked"), "{e}");
+    }
+}
