@@ -328,7 +328,8 @@ impl Exec<'_> {
             connect_ns: None,
             headers_ns: None,
             status: None,
-            events: Vec::with_capacity(job.max_tokens as usize + 4),
+            // Capped: max_tokens is only an upper bound, and a huge one must not allocate up front.
+            events: Vec::with_capacity(job.max_tokens.min(4096) as usize + 4),
             end_ns: 0,
             usage: None,
             finish_reason: None,
@@ -553,7 +554,8 @@ impl Exec<'_> {
                 kind: ErrorKind::TruncatedStream,
                 message: format!(
                     "usage says {used} completion tokens but only {seen} token events arrived \
-                     (set strict_token_count = false if the server sends several tokens per chunk)"
+                     (a server that sends several tokens per event needs --lenient-token-count, \
+                     strict_token_count = false in the library)"
                 ),
             })
         });

@@ -131,7 +131,12 @@ pub fn parse_dataset(jsonl: &str) -> Result<Vec<Prompt>> {
             Some(m) => Some(
                 m.as_u64()
                     .and_then(|m| u32::try_from(m).ok())
-                    .ok_or_else(|| bad("\"max_tokens\" must be a non-negative integer".into()))?,
+                    .filter(|m| (1..=MAX_OUTPUT_TOKENS).contains(m))
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "\"max_tokens\" must be a whole number between 1 and {MAX_OUTPUT_TOKENS}"
+                        ))
+                    })?,
             ),
         };
         out.push(Prompt { input, max_tokens });
@@ -139,11 +144,17 @@ pub fn parse_dataset(jsonl: &str) -> Result<Vec<Prompt>> {
     if out.is_empty() {
         return Err(MeasureError::Dataset {
             line: 0,
-            message: "the dataset has no rows".into(),
+            message: "the dataset has no rows (one JSON object per line)".into(),
         });
     }
     Ok(out)
 }
+
+/// Largest synthetic prompt, in tokens.
+pub const MAX_PROMPT_TOKENS: u32 = 10_000_000;
+
+/// Largest `max_tokens` a request may ask for (the same limit as `sizewise simulate`).
+pub const MAX_OUTPUT_TOKENS: u32 = 1 << 20;
 
 /// Everything one benchmark run needs. Build with [`BenchConfig::new`] and adjust fields.
 #[derive(Debug, Clone)]
@@ -217,7 +228,8 @@ impl BenchConfig {
         }
     }
 
-    pub(crate) fn validate(&self) -> Result<()> {
+    /// Checks the configuration before anything is sent (a run calls it too).
+    pub fn validate(&self) -> Result<()> {
         let bad = |m: &str| Err(MeasureError::InvalidConfig(m.to_string()));
         match self.load {
             Load::Concurrency(0) => return bad("concurrency must be at least 1"),
@@ -248,6 +260,24 @@ impl BenchConfig {
         }
         if self.dataset.is_none() && self.prompt_tokens == 0 {
             return bad("prompt_tokens must be at least 1");
+        }
+        if self.prompt_tokens > MAX_PROMPT_TOKENS {
+            return bad(&format!(
+                "prompt_tokens must be at most {MAX_PROMPT_TOKENS} (no model's window is larger)"
+            ));
+        }
+        let max_out = self
+            .dataset
+            .iter()
+            .flatten()
+            .filter_map(|p| p.max_tokens)
+            .chain([self.output_tokens])
+            .max()
+            .unwrap_or(self.output_tokens);
+        if self.output_tokens == 0 || max_out > MAX_OUTPUT_TOKENS {
+            return bad(&format!(
+                "output tokens (max_tokens) must be between 1 and {MAX_OUTPUT_TOKENS}"
+            ));
         }
         if let Some(pem) = &self.ca_cert {
             crate::client::parse_ca_cert(pem)?;

@@ -59,7 +59,8 @@ mod sse;
 pub mod stats;
 
 pub use config::{
-    Arrival, BenchConfig, Endpoint, Load, Prompt, PromptInput, Slo, Stop, parse_dataset,
+    Arrival, BenchConfig, Endpoint, Load, MAX_OUTPUT_TOKENS, MAX_PROMPT_TOKENS, Prompt,
+    PromptInput, Slo, Stop, parse_dataset,
 };
 pub use record::{ErrorKind, Event, RequestError, RequestRecord, TokenSource};
 pub use result::BenchResult;
@@ -78,7 +79,7 @@ pub enum MeasureError {
     #[error("bad URL {0}")]
     Url(String),
     /// A dataset row is unusable (line 0: the file as a whole).
-    #[error("dataset line {line}: {message}")]
+    #[error("dataset{}: {message}", if *line == 0 { String::new() } else { format!(" line {line}") })]
     Dataset {
         /// 1-based line number.
         line: usize,

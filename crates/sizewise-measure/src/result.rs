@@ -169,7 +169,8 @@ impl BenchResult {
             output_tokens: Stats::from_values(tokens.iter().map(|t| t.0 as f64).collect()),
             prompt_tokens: stats(&|r| r.usage.and_then(|u| u.prompt_tokens).map(|p| p as f64)),
             requests_per_s: per_s(completed as f64),
-            output_tokens_per_s: per_s(tokens.iter().map(|t| t.0 as f64).sum()),
+            // fold from +0.0: an empty f64 sum is -0.0, which would print as "-0.0 tokens/s".
+            output_tokens_per_s: per_s(tokens.iter().fold(0.0, |a, t| a + t.0 as f64)),
             goodput_per_s: per_s(good as f64),
             good,
             completed,

@@ -15,7 +15,7 @@ use sizewise_measure::{
     Arrival, BenchConfig, BenchResult, Cancel, Endpoint, Load, Phase, Progress, Slo, Stats, Stop,
     Sweep, export,
 };
-use sizewise_store::{RunKind, RunStatus, Store};
+use sizewise_store::{RunGuard, RunKind, RunStatus, Store};
 
 use crate::results::StoreArgs;
 use crate::table;
@@ -75,20 +75,20 @@ pub struct BenchArgs {
     #[arg(long, short = 'c', conflicts_with = "rate")]
     pub concurrency: Option<usize>,
     /// Open loop: requests per second, sent on schedule whatever is in flight.
-    #[arg(long, short = 'r')]
+    #[arg(long, short = 'r', allow_negative_numbers = true)]
     pub rate: Option<f64>,
     /// Arrival process of `--rate` and of a rate sweep.
     #[arg(long, value_enum, default_value_t = ArrivalArg::Poisson)]
     pub arrival: ArrivalArg,
     /// Shape of gamma arrivals (1 = Poisson).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub burstiness: f64,
     /// Measured requests to send [default: 100].
     #[arg(long, short = 'n', conflicts_with = "duration")]
     pub requests: Option<u64>,
     /// Send for this long instead (seconds, or with a unit: 30s, 2m); requests in flight at
     /// the end finish and count.
-    #[arg(long, value_parser = parse_duration)]
+    #[arg(long, value_parser = parse_duration, allow_hyphen_values = true)]
     pub duration: Option<Duration>,
     /// Length of the synthetic prompts, tokens (approximate: the server's tokenizer decides).
     #[arg(long, default_value_t = 128)]
@@ -97,7 +97,8 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 32)]
     pub output_tokens: u32,
     /// Prompts from a JSONL file instead: one object per line with "prompt" (a string) or
-    /// "messages" (an array), and optionally "max_tokens"; used in order, cycled.
+    /// "messages" (an array), and optionally "max_tokens"; used in order, cycled (warmup
+    /// requests take the first rows).
     #[arg(long, value_name = "FILE.jsonl")]
     pub dataset: Option<PathBuf>,
     /// Several runs, one per level: `concurrency=1,4,16` or `rate=1,2,4`.
@@ -110,7 +111,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 2)]
     pub warmup: u64,
     /// Limit for one request (connect, headers and the whole stream), seconds.
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(long, default_value_t = 60.0, allow_negative_numbers = true)]
     pub timeout: f64,
     /// Seed of the synthetic prompts and the arrival schedule.
     #[arg(long, default_value_t = 0)]
@@ -299,7 +300,7 @@ impl BenchArgs {
         }
         cfg.warmup = self.warmup;
         if !(self.timeout.is_finite() && self.timeout > 0.0 && self.timeout <= 86_400.0) {
-            bail!("--timeout must be between 0 and 86400 seconds");
+            bail!("--timeout must be more than 0 and at most 86400 seconds");
         }
         cfg.timeout = Duration::from_secs_f64(self.timeout);
         cfg.seed = self.seed;
@@ -336,14 +337,16 @@ fn levels(args: &BenchArgs, base: &BenchConfig) -> anyhow::Result<Vec<Level>> {
     };
     let sweep = match parse_sweep(spec)? {
         SweepSpec::Concurrency(c) => {
-            if args.rate.is_some() {
-                bail!("--sweep concurrency=... replaces --rate; drop one of them");
+            if args.rate.is_some() || args.concurrency.is_some() {
+                bail!(
+                    "--sweep concurrency=... sets the concurrency of each run; drop --rate/--concurrency"
+                );
             }
             Sweep::concurrencies(base, &c)
         }
         SweepSpec::Rate(r) => {
-            if args.concurrency.is_some() {
-                bail!("--sweep rate=... replaces --concurrency; drop one of them");
+            if args.concurrency.is_some() || args.rate.is_some() {
+                bail!("--sweep rate=... sets the rate of each run; drop --concurrency/--rate");
             }
             let arrival = match base.load {
                 Load::Rate { arrival, .. } => arrival,
@@ -451,21 +454,67 @@ fn show_progress(pb: &ProgressBar, p: &Progress, duration: Option<Duration>) {
     ));
 }
 
-/// Writes one level's requests to `path` (JSONL with timelines, or CSV).
-fn export_requests(path: &Path, r: &BenchResult) -> anyhow::Result<()> {
+/// The format of a per-request export, from its file name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ExportKind {
+    Jsonl,
+    Csv,
+}
+
+fn export_kind(path: &Path) -> anyhow::Result<ExportKind> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    let mut w = BufWriter::new(file);
     match ext.as_str() {
-        "csv" => export::write_csv(&r.requests, &mut w)?,
-        _ => export::write_jsonl(&r.requests, &mut w)?,
+        "jsonl" | "ndjson" | "json" => Ok(ExportKind::Jsonl),
+        "csv" => Ok(ExportKind::Csv),
+        _ => bail!(
+            "--export-requests {}: name the file .jsonl (every request with its event timeline) \
+             or .csv (one line per request)",
+            path.display()
+        ),
+    }
+}
+
+/// An export file opened before the run, so that a bad path fails before any request.
+struct ExportFile {
+    path: PathBuf,
+    kind: ExportKind,
+    file: File,
+}
+
+fn open_exports(args: &BenchArgs, levels: &[Level]) -> anyhow::Result<Vec<Option<ExportFile>>> {
+    let Some(path) = &args.export_requests else {
+        return Ok(levels.iter().map(|_| None).collect());
+    };
+    let kind = export_kind(path)?;
+    levels
+        .iter()
+        .map(|level| {
+            let path = if levels.len() > 1 {
+                level_path(path, &level.cfg.load)
+            } else {
+                path.clone()
+            };
+            let file = File::create(&path)
+                .with_context(|| format!("--export-requests: creating {}", path.display()))?;
+            Ok(Some(ExportFile { path, kind, file }))
+        })
+        .collect()
+}
+
+/// Writes one level's requests (JSONL with timelines, or CSV).
+fn write_export(e: ExportFile, r: &BenchResult) -> anyhow::Result<()> {
+    let mut w = BufWriter::new(e.file);
+    match e.kind {
+        ExportKind::Csv => export::write_csv(&r.requests, &mut w)?,
+        ExportKind::Jsonl => export::write_jsonl(&r.requests, &mut w)?,
     }
     w.flush()
-        .with_context(|| format!("writing {}", path.display()))?;
+        .with_context(|| format!("writing {}", e.path.display()))?;
+    eprintln!("requests written to {}", e.path.display());
     Ok(())
 }
 
@@ -485,6 +534,7 @@ fn level_path(path: &Path, load: &Load) -> PathBuf {
 struct Outcome {
     result: BenchResult,
     run_id: Option<i64>,
+    status: Option<RunStatus>,
 }
 
 fn result_json(o: &Outcome) -> anyhow::Result<Value> {
@@ -495,22 +545,26 @@ fn result_json(o: &Outcome) -> anyhow::Result<Value> {
     Ok(v)
 }
 
-/// Saves one finished level in the store; returns its id.
-fn save(
-    store: &Store,
-    cfg: &BenchConfig,
-    args: &BenchArgs,
-    index: Option<usize>,
-    r: &BenchResult,
-) -> anyhow::Result<i64> {
-    let run = store
-        .begin(
-            RunKind::Bench,
-            &cfg.url,
-            &params_json(cfg, args, index),
-            env!("CARGO_PKG_VERSION"),
-        )
-        .context("saving the run")?;
+/// How a finished level is kept: interrupted, nothing completed, or complete.
+fn status_of(r: &BenchResult) -> RunStatus {
+    if r.cancelled {
+        RunStatus::Incomplete
+    } else if r.completed == 0 {
+        RunStatus::Failed
+    } else {
+        RunStatus::Complete
+    }
+}
+
+/// Saves a finished level's requests and summary in its run; returns the run's id, or `None`
+/// when the run was interrupted before it sent anything (then it is removed).
+fn save(run: RunGuard<'_>, r: &BenchResult) -> anyhow::Result<Option<i64>> {
+    if r.cancelled && r.sent == 0 && r.abandoned == 0 {
+        let store = run.store();
+        let id = run.into_id();
+        store.delete_run(id).context("removing an empty run")?;
+        return Ok(None);
+    }
     // In chunks: a 10 s run at 10k requests/s is 100k rows, too many to hold as JSON at once.
     for chunk in r.requests.chunks(2000) {
         let rows: Vec<Value> = chunk
@@ -521,21 +575,58 @@ fn save(
         run.add_rows(&rows).context("saving the requests")?;
     }
     let summary = serde_json::to_value(r).context("encoding the result")?;
-    let status = if r.cancelled {
-        RunStatus::Incomplete
-    } else {
-        RunStatus::Complete
-    };
     let id = run
-        .finish(status, Some(&summary))
+        .finish(status_of(r), Some(&summary))
         .context("saving the run")?;
-    Ok(id.0)
+    Ok(Some(id.0))
+}
+
+/// The likeliest cause of a run where nothing completed, from its errors.
+fn failure_hint(r: &BenchResult) -> String {
+    let top = r
+        .errors
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map(|(k, _)| k.as_str())
+        .unwrap_or("");
+    match top {
+        "connect" => "nothing answered at that address: check the host, the port and http:// vs \
+                      https:// (is the server running?)"
+            .into(),
+        "http_401" | "http_403" => {
+            "the server refused the credentials: pass --api-key-env VAR with the key in VAR".into()
+        }
+        "http_404" => "check the URL's prefix (usually /v1) and the model name the server \
+                       expects (GET URL/models lists them)"
+            .into(),
+        "http_400" | "http_422" => "the server rejected the request body: check the model name, \
+                                    --output-tokens and the dataset rows"
+            .into(),
+        "timeout" => "no stream ended within --timeout: raise it, or lower the load".into(),
+        "truncated_stream" | "malformed_event" | "stream_error" => {
+            "the answers were not a complete OpenAI-style event stream (see the first error \
+             above); servers that pack several tokens per event need --lenient-token-count"
+                .into()
+        }
+        "http_405" | "http_501" => "the server does not take POST at this path: is it an \
+                                    OpenAI-compatible API, and is the prefix (usually /v1) right?"
+            .into(),
+        k if k.starts_with("http_5") => "the server failed (5xx): see its log".into(),
+        _ => "see the first error above; --export-requests FILE.jsonl keeps every message".into(),
+    }
 }
 
 /// Runs `sizewise bench`.
 pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let base = args.config()?;
     let levels = levels(&args, &base)?;
+    for level in &levels {
+        level
+            .cfg
+            .validate()
+            .with_context(|| format!("benchmarking {}", level.cfg.url))?;
+    }
+    let mut exports = open_exports(&args, &levels)?;
     let store = if args.no_store {
         None
     } else {
@@ -565,6 +656,19 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         } else {
             level.label.clone()
         };
+        // The run is recorded before the first request, so its start time is the real one.
+        let run = match &store {
+            Some(s) => Some(
+                s.begin(
+                    RunKind::Bench,
+                    &level.cfg.url,
+                    &params_json(&level.cfg, &args, sweep.then_some(i)),
+                    env!("CARGO_PKG_VERSION"),
+                )
+                .context("saving the run")?,
+            ),
+            None => None,
+        };
         let pb = progress_bar(&label);
         let duration = match level.cfg.stop {
             Stop::Duration(d) => Some(d),
@@ -576,26 +680,39 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             &cancel,
         ));
         pb.finish_and_clear();
-        let result = result.with_context(|| format!("benchmarking {}", level.cfg.url))?;
-        if let Some(path) = &args.export_requests {
-            let path = if sweep {
-                level_path(path, &level.cfg.load)
-            } else {
-                path.clone()
-            };
-            export_requests(&path, &result)?;
-            eprintln!("requests written to {}", path.display());
-        }
-        let run_id = match &store {
-            Some(s) => Some(save(s, &level.cfg, &args, sweep.then_some(i), &result)?),
+        let result = match result {
+            Ok(r) => r,
+            Err(e) => {
+                // Nothing was sent (the URL or the configuration was refused): keep no run.
+                if let Some(run) = run {
+                    let store = run.store();
+                    let _ = store.delete_run(run.into_id());
+                }
+                return Err(e).with_context(|| format!("benchmarking {}", level.cfg.url));
+            }
+        };
+        let status = run.as_ref().map(|_| status_of(&result));
+        let run_id = match run {
+            Some(run) => save(run, &result)?,
             None => None,
         };
-        outcomes.push(Outcome { result, run_id });
+        if let Some(e) = exports.get_mut(i).and_then(Option::take) {
+            // The run is saved already; a failed export loses nothing but the file.
+            if let Err(err) = write_export(e, &result) {
+                eprintln!("warning: {err:#}");
+            }
+        }
+        outcomes.push(Outcome {
+            result,
+            run_id,
+            status,
+        });
     }
     print_summary(&args, &outcomes, store.as_ref())?;
     if cancel.is_cancelled() {
         let kept: Vec<String> = outcomes
             .iter()
+            .filter(|o| o.status == Some(RunStatus::Incomplete))
             .filter_map(|o| o.run_id.map(|id| id.to_string()))
             .collect();
         let kept = if kept.is_empty() {
@@ -606,13 +723,13 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         eprintln!("interrupted: statistics cover the requests that finished{kept}");
         std::process::exit(130);
     }
-    if !outcomes.is_empty() && outcomes.iter().all(|o| o.result.completed == 0) {
-        let first = &outcomes[0].result;
+    if let Some(o) = outcomes.iter().find(|o| o.result.completed == 0)
+        && outcomes.iter().all(|o| o.result.completed == 0)
+    {
         bail!(
-            "no request completed ({})\n  hint: check the URL (with its /v1 prefix), the model \
-             name the server expects and --api-key-env; --export-requests FILE.jsonl keeps each \
-             error message",
-            errors_text(first)
+            "no request completed ({})\n  hint: {}",
+            errors_text(&o.result),
+            failure_hint(&o.result)
         );
     }
     Ok(())
@@ -640,10 +757,10 @@ fn print_summary(
         }
         BenchFormat::Csv => write_csv(outcomes, &mut out)?,
         BenchFormat::Table => {
-            if outcomes.len() == 1 {
-                print_one(&mut out, &outcomes[0])?;
-            } else if !outcomes.is_empty() {
+            if args.sweep.is_some() {
                 print_sweep(&mut out, outcomes)?;
+            } else if let Some(o) = outcomes.first() {
+                print_one(&mut out, o)?;
             }
             if let Some(s) = store
                 && outcomes.iter().any(|o| o.run_id.is_some())
@@ -692,7 +809,7 @@ fn errors_text(r: &BenchResult) -> String {
 fn print_one(out: &mut impl Write, o: &Outcome) -> anyhow::Result<()> {
     let r = &o.result;
     let stop = match r.stop {
-        Stop::Requests(n) => format!("{n} requests"),
+        Stop::Requests(n) => plural(n, "request"),
         Stop::Duration(d) => format!("{:.0} s", d.as_secs_f64()),
     };
     let tokens = |s: &Stats| s.mean.map_or("-".into(), |m| format!("{m:.0}"));
@@ -726,6 +843,9 @@ fn print_one(out: &mut impl Write, o: &Outcome) -> anyhow::Result<()> {
         r.completed,
         errors_text(r)
     )?;
+    for (kind, message) in first_errors(r) {
+        writeln!(out, "first {kind:<16} {message}")?;
+    }
     let goodput = if r.slo.is_empty() {
         String::new()
     } else {
@@ -739,20 +859,18 @@ fn print_one(out: &mut impl Write, o: &Outcome) -> anyhow::Result<()> {
         "throughput   {:.2} requests/s, {:.1} output tokens/s{goodput}",
         r.requests_per_s, r.output_tokens_per_s
     )?;
-    let rate = match r.requested_rate {
-        Some(req) => format!(
-            "requested {req:.2}/s, achieved {:.2}/s ({:+.1}%)",
+    // Closed loops have no schedule to keep; open loops say whether the client kept to it.
+    if let Some(req) = r.requested_rate {
+        writeln!(
+            out,
+            "send rate    requested {req:.2}/s, achieved {:.2}/s ({:+.1}%); schedule lag p50 {} \
+             ms, p99 {} ms (arrivals are drawn, then spread so the last is due at n / rate)",
             r.achieved_rate,
-            (r.achieved_rate / req - 1.0) * 100.0
-        ),
-        None => format!("achieved {:.2}/s", r.achieved_rate),
-    };
-    writeln!(
-        out,
-        "send rate    {rate}; schedule lag p50 {} ms, p99 {} ms",
-        ms(r.schedule_lag_ms.p50),
-        ms(r.schedule_lag_ms.p99)
-    )?;
+            (r.achieved_rate / req - 1.0) * 100.0 + 0.0,
+            ms(r.schedule_lag_ms.p50),
+            ms(r.schedule_lag_ms.p99)
+        )?;
+    }
     writeln!(
         out,
         "tokens       counted from {}; finish reasons: {}",
@@ -762,11 +880,15 @@ fn print_one(out: &mut impl Write, o: &Outcome) -> anyhow::Result<()> {
             "mixed" => "usage where sent, content events elsewhere",
             _ => "nothing (no request completed)",
         },
-        r.finish_reasons
-            .iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        if r.finish_reasons.is_empty() {
+            "none".to_string()
+        } else {
+            r.finish_reasons
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
     )?;
     writeln!(out, "{}", machine_line(r))?;
     if let Some(warn) = busy_warning(r) {
@@ -775,8 +897,8 @@ fn print_one(out: &mut impl Write, o: &Outcome) -> anyhow::Result<()> {
     if r.cancelled {
         writeln!(
             out,
-            "warning: interrupted; {} requests in flight were abandoned",
-            r.abandoned
+            "warning: interrupted; {} in flight abandoned (not counted as sent)",
+            plural(r.abandoned, "request")
         )?;
     }
     if let Some(id) = o.run_id {
@@ -785,9 +907,40 @@ fn print_one(out: &mut impl Write, o: &Outcome) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn plural(n: u64, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// The first error message of each kind (at most three kinds), shortened for a terminal.
+fn first_errors(r: &BenchResult) -> Vec<(String, String)> {
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for e in r.requests.iter().filter_map(|q| q.error.as_ref()) {
+        let kind = e.kind.to_string();
+        if seen.iter().any(|(k, _)| *k == kind) {
+            continue;
+        }
+        // Bodies of error pages span lines; one line of at most 240 characters is enough.
+        let flat = e.message.split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut msg: String = flat.chars().take(240).collect();
+        if msg.len() < flat.len() {
+            msg.push('…');
+        }
+        seen.push((kind, msg));
+        if seen.len() == 3 {
+            break;
+        }
+    }
+    seen
+}
+
 fn machine_line(r: &BenchResult) -> String {
     let cpu = match (r.client_cpu_s, r.client_cpu_share) {
-        (Some(s), Some(share)) => format!(
+        // A share over a few milliseconds of wall time means nothing.
+        (Some(s), Some(share)) if r.wall_s >= 0.1 => format!(
             "client used {s:.2} CPU-s over {:.2} s wall ({:.0}% of {} cores)",
             r.wall_s,
             share * 100.0,
@@ -840,7 +993,11 @@ fn print_sweep(out: &mut impl Write, outcomes: &[Outcome]) -> anyhow::Result<()>
             Cell::new(r.error_count()),
             Cell::new(format!("{:.2}", r.requests_per_s)),
             Cell::new(format!("{:.1}", r.output_tokens_per_s)),
-            Cell::new(format!("{:.2}", r.goodput_per_s)),
+            Cell::new(if r.slo.is_empty() {
+                "-".to_string()
+            } else {
+                format!("{:.2}", r.goodput_per_s)
+            }),
             Cell::new(ms(r.ttft_ms.p50)),
             Cell::new(ms(r.ttft_ms.p99)),
             Cell::new(ms(r.tpot_ms.p50)),
@@ -858,6 +1015,9 @@ fn print_sweep(out: &mut impl Write, outcomes: &[Outcome]) -> anyhow::Result<()>
                 load_label(&o.result.load),
                 errors_text(&o.result)
             )?;
+            for (kind, message) in first_errors(&o.result) {
+                writeln!(out, "  first {kind}: {message}")?;
+            }
         }
     }
     if let Some(w) = outcomes.iter().find_map(|o| busy_warning(&o.result)) {
@@ -904,7 +1064,11 @@ fn write_csv(outcomes: &[Outcome], out: &mut impl Write) -> anyhow::Result<()> {
             r.error_count().to_string(),
             r.requests_per_s.to_string(),
             r.output_tokens_per_s.to_string(),
-            r.goodput_per_s.to_string(),
+            if r.slo.is_empty() {
+                String::new()
+            } else {
+                r.goodput_per_s.to_string()
+            },
             f(r.requested_rate),
             r.achieved_rate.to_string(),
         ];

@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use serde_json::json;
 use sizewise_catalog::Catalog;
-use sizewise_estimate::{Engine, Precision, Scenario};
+use sizewise_estimate::{Engine, Precision, Scenario, estimate_numbers, summarize};
 use sizewise_simulate::{SimConfig, SimStats, Timing};
 
 /// Flags of `sizewise simulate`.
@@ -40,14 +40,16 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 8091)]
     pub port: u16,
     /// Fixed time to first token, ms, instead of the estimator's (needs --tpot-ms).
-    #[arg(long, requires = "tpot_ms")]
+    #[arg(long, allow_negative_numbers = true, requires = "tpot_ms")]
     pub ttft_ms: Option<f64>,
     /// Fixed time per output token, ms, instead of the estimator's (needs --ttft-ms).
-    #[arg(long, requires = "ttft_ms")]
+    #[arg(long, allow_negative_numbers = true, requires = "ttft_ms")]
     pub tpot_ms: Option<f64>,
-    /// Requests decoded at once; later ones wait in a queue (their wait shows in TTFT).
-    #[arg(long, default_value_t = 256)]
-    pub max_batch: u32,
+    /// Requests decoded at once; later ones wait in a queue (their wait shows in TTFT)
+    /// [default: 4 for llama.cpp, as llama-server's slots; 8 for transformers; 256 for vLLM
+    /// and TensorRT-LLM and for fixed timing].
+    #[arg(long)]
+    pub max_batch: Option<u32>,
     /// Seed of the generated text and of the fault sequences.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -55,14 +57,14 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 16)]
     pub default_max_tokens: u32,
     /// Fault: share of requests answered with HTTP 500 (0..1).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.0)]
     pub error_rate: f64,
     /// Fault: cut streams after N content events, without [DONE] (every stream, or, with
     /// --error-rate R, another share R of the requests).
     #[arg(long, value_name = "N")]
     pub drop_stream_after: Option<u32>,
     /// Fault: share of responses with one invalid-JSON event in the stream (0..1).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.0)]
     pub malformed_rate: f64,
     /// Fault: pause every stream this long half-way, ms.
     #[arg(long, default_value_t = 0)]
@@ -87,7 +89,8 @@ of requests decoding at that moment; requests past --max-batch queue. The text i
 filler and `usage` counts it exactly. Ctrl-C stops the server and prints what it served.";
 
 impl SimulateArgs {
-    fn timing(&self, catalog: &Catalog) -> anyhow::Result<(Timing, String)> {
+    /// The timing to serve, a line that describes it, and the requests decoded at once.
+    fn timing(&self, catalog: &Catalog) -> anyhow::Result<(Timing, String, u32)> {
         if let (Some(ttft), Some(tpot)) = (self.ttft_ms, self.tpot_ms) {
             for (name, v) in [("--ttft-ms", ttft), ("--tpot-ms", tpot)] {
                 if !(v.is_finite() && (0.0..=600_000.0).contains(&v)) {
@@ -103,6 +106,7 @@ impl SimulateArgs {
             return Ok((
                 Timing::fixed(ttft, tpot),
                 format!("fixed timing: TTFT {ttft} ms, {tpot} ms per output token"),
+                self.max_batch.unwrap_or(256),
             ));
         }
         let Some(hw) = &self.hardware else {
@@ -128,25 +132,62 @@ impl SimulateArgs {
             memory_gb: self.memory_gb,
             ..Scenario::default()
         };
+        // The model must fit the device, as `fit` and `estimate` say; a server that could not
+        // load it should not pretend to serve it.
+        let probe = Scenario {
+            prompt_tokens: 128,
+            output_tokens: 32,
+            ..scenario.clone()
+        };
+        let numbers = estimate_numbers(&model, &summarize(&model)?, &hardware, &probe)
+            .with_context(|| format!("{} cannot be timed on {hw}", self.model))?;
+        if !numbers.fits {
+            let gib = |b: f64| b / f64::from(1u32 << 30);
+            let gpus = if hardware.class.is_gpu() {
+                format!("--gpus {}, ", numbers.min_devices.max(2))
+            } else {
+                String::new()
+            };
+            let smaller = match numbers.deployment.precision.name() {
+                "q4_k_m" | "q4_0" | "q4_1" | "int4" => "q3_k_m or q2_k",
+                _ => "q4_k_m",
+            };
+            bail!(
+                "{} does not fit {hw} at {}: it needs {:.1} GiB, {:.1} GiB usable\n  hint: \
+                 {gpus}a smaller --precision ({smaller}), or a larger device (sizewise fit {})",
+                self.model,
+                numbers.deployment.precision,
+                gib(numbers.inference_memory_bytes),
+                gib(numbers.usable_memory_bytes),
+                self.model
+            );
+        }
+        let engine = numbers.deployment.engine;
+        let max_batch = self.max_batch.unwrap_or(match engine {
+            Engine::LlamaCpp => 4,
+            Engine::Transformers => 8,
+            _ => 256,
+        });
         let timing = Timing::Estimated {
             model: Box::new(model),
             hardware: Box::new(hardware),
             scenario: Box::new(scenario),
         };
-        // Fails now (does not fit, no such precision) rather than on the first request.
         let (ttft1, tpot1) = timing
             .predict(128, 32, 1)
             .with_context(|| format!("{} cannot be timed on {hw}", self.model))?;
-        let b = self.max_batch.clamp(1, 64);
+        let b = max_batch.clamp(1, 64);
         let (_, tpot_b) = timing.predict(128, 32, b)?;
         let about = format!(
-            "estimated timing for a 128-token prompt: TTFT {:.1} ms, {:.2} ms per output token \
-             alone, {:.2} ms with {b} requests decoding",
+            "{} at {}, up to {max_batch} requests at once; estimated for a 128-token \
+             prompt: TTFT {:.1} ms, {:.2} ms per output token alone, {:.2} ms with {b} decoding",
+            engine.name(),
+            numbers.deployment.precision,
             ttft1.as_secs_f64() * 1e3,
             tpot1.as_secs_f64() * 1e3,
             tpot_b.as_secs_f64() * 1e3,
         );
-        Ok((timing, about))
+        Ok((timing, about, max_batch))
     }
 }
 
@@ -187,11 +228,11 @@ async fn stop_signal() {
 
 /// Runs `sizewise simulate` until Ctrl-C.
 pub fn simulate(catalog: &Catalog, args: SimulateArgs) -> anyhow::Result<()> {
-    let (timing, about) = args.timing(catalog)?;
+    let (timing, about, max_batch) = args.timing(catalog)?;
     let cfg = SimConfig {
         served_model: args.model.clone(),
         timing,
-        max_batch: args.max_batch,
+        max_batch,
         seed: args.seed,
         error_rate: args.error_rate,
         drop_stream_after: args.drop_stream_after,

@@ -264,6 +264,11 @@ fn a_stalled_server_ends_in_timeouts_not_a_hang() {
     assert_eq!(v["completed"], 0);
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("no request completed"), "{e}");
+    assert!(e.contains("--timeout"), "the hint fits the error: {e}");
+    // Kept, as a failed run.
+    let list = json_ok(&db, &["runs", "list", "--json"]);
+    assert_eq!(list[0]["status"], "failed");
+    assert_eq!(list[0]["row_count"], 4);
 }
 
 #[test]
@@ -444,6 +449,60 @@ fn bad_input_gets_clear_errors() {
             ],
             "error_rate",
         ),
+        (
+            vec!["simulate", "llama-3.1-70b", "--hardware", "apple-m2"],
+            "does not fit",
+        ),
+        (
+            vec![
+                "bench",
+                "http://127.0.0.1:9/v1",
+                "-m",
+                "m",
+                "--output-tokens",
+                "4000000000",
+            ],
+            "between 1 and",
+        ),
+        (
+            vec!["bench", "http://127.0.0.1:9/v1", "-m", "m", "--rate", "-1"],
+            "positive",
+        ),
+        (
+            vec![
+                "bench",
+                "http://127.0.0.1:9/v1",
+                "-m",
+                "m",
+                "--export-requests",
+                "x.txt",
+            ],
+            ".jsonl",
+        ),
+        (
+            vec![
+                "bench",
+                "http://127.0.0.1:9/v1",
+                "-m",
+                "m",
+                "--export-requests",
+                "/nonexistent-dir/x.csv",
+            ],
+            "/nonexistent-dir/x.csv",
+        ),
+        (
+            vec![
+                "bench",
+                "http://127.0.0.1:9/v1",
+                "-m",
+                "m",
+                "-c",
+                "2",
+                "--sweep",
+                "concurrency=1,2",
+            ],
+            "drop --rate/--concurrency",
+        ),
         (vec!["runs", "show", "42"], "no run 42"),
         (vec!["runs", "show", "abc"], "not a run id"),
         (vec!["runs", "list", "--kind", "nope"], "unknown run kind"),
@@ -455,6 +514,9 @@ fn bad_input_gets_clear_errors() {
         assert!(e.contains(needle), "{args:?}: {e}");
         assert!(!e.contains("panicked"), "{e}");
     }
+    // A refused configuration leaves no run behind.
+    let list = json_ok(&db, &["runs", "list", "--json"]);
+    assert_eq!(list.as_array().unwrap().len(), 0, "{list}");
     // A store that is not SQLite is refused, not overwritten.
     let not_db = dir.path().join("notes.txt");
     std::fs::write(&not_db, "my notes").unwrap();
