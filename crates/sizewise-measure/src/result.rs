@@ -63,6 +63,9 @@ pub struct BenchResult {
     pub requests_per_s: f64,
     /// Σ output tokens of completed requests / `duration_s` (system output tokens/s).
     pub output_tokens_per_s: f64,
+    /// Σ `usage.prompt_tokens` of completed requests / `duration_s` (system input tokens/s);
+    /// `None` when no completed request reported its prompt tokens.
+    pub input_tokens_per_s: Option<f64>,
     /// Completed requests meeting every set SLO / `duration_s`.
     pub goodput_per_s: f64,
     /// Completed requests meeting every set SLO.
@@ -171,6 +174,13 @@ impl BenchResult {
             requests_per_s: per_s(completed as f64),
             // fold from +0.0: an empty f64 sum is -0.0, which would print as "-0.0 tokens/s".
             output_tokens_per_s: per_s(tokens.iter().fold(0.0, |a, t| a + t.0 as f64)),
+            input_tokens_per_s: {
+                let prompts: Vec<u64> = ok
+                    .iter()
+                    .filter_map(|r| r.usage.and_then(|u| u.prompt_tokens))
+                    .collect();
+                (!prompts.is_empty()).then(|| per_s(prompts.iter().sum::<u64>() as f64))
+            },
             goodput_per_s: per_s(good as f64),
             good,
             completed,

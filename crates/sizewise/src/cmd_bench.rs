@@ -856,8 +856,12 @@ fn print_one(out: &mut impl Write, o: &Outcome) -> anyhow::Result<()> {
     };
     writeln!(
         out,
-        "throughput   {:.2} requests/s, {:.1} output tokens/s{goodput}",
-        r.requests_per_s, r.output_tokens_per_s
+        "throughput   {:.2} requests/s, {:.1} output tokens/s{}{goodput}",
+        r.requests_per_s,
+        r.output_tokens_per_s,
+        r.input_tokens_per_s
+            .map(|i| format!(", {i:.1} input tokens/s"))
+            .unwrap_or_default()
     )?;
     // Closed loops have no schedule to keep; open loops say whether the client kept to it.
     if let Some(req) = r.requested_rate {
