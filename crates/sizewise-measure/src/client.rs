@@ -297,6 +297,27 @@ pub(crate) struct Exec<'a> {
     pub target: &'a Target,
     pub timeout: Duration,
     pub strict_token_count: bool,
+    /// Keep the text of token events (for a local tokenizer).
+    pub capture_text: bool,
+}
+
+/// Appends the text of a token event (`choices[0].text`, `delta.content`, `delta.reasoning_content`,
+/// `delta.reasoning`) to `out`. A second parse, done only when a local tokenizer needs the text.
+fn push_token_text(data: &[u8], out: &mut String) {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(data.trim_ascii()) else {
+        return;
+    };
+    let choice = &v["choices"][0];
+    for t in [
+        &choice["text"],
+        &choice["delta"]["reasoning_content"],
+        &choice["delta"]["reasoning"],
+        &choice["delta"]["content"],
+    ] {
+        if let Some(t) = t.as_str() {
+            out.push_str(t);
+        }
+    }
 }
 
 /// How long to wait for the end of the HTTP body after `[DONE]` before giving the
@@ -334,6 +355,8 @@ impl Exec<'_> {
             usage: None,
             finish_reason: None,
             error: None,
+            text: String::new(),
+            local_tokens: None,
         };
         let fail = |rec: &mut RequestRecord, kind: ErrorKind, message: String| {
             rec.end_ns = ns_between(send, Instant::now());
@@ -466,6 +489,9 @@ impl Exec<'_> {
             }
             if info.finish_reason.is_some() {
                 rec.finish_reason = info.finish_reason;
+            }
+            if self.capture_text && kind.is_token() {
+                push_token_text(data, &mut rec.text);
             }
             let err = match kind {
                 EventKind::Done => {

@@ -150,6 +150,45 @@ pub fn parse_dataset(jsonl: &str) -> Result<Vec<Prompt>> {
     Ok(out)
 }
 
+/// Counts the tokens of a text with a local tokenizer: the output token count of requests
+/// whose server sent no `usage`. Cheap to clone (shared).
+#[derive(Clone)]
+pub struct TokenCounter {
+    name: String,
+    count: std::sync::Arc<dyn Fn(&str) -> u64 + Send + Sync>,
+}
+
+impl TokenCounter {
+    /// A counter called `name` (reported with the result) that counts with `count`.
+    pub fn new(
+        name: impl Into<String>,
+        count: impl Fn(&str) -> u64 + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            count: std::sync::Arc::new(count),
+        }
+    }
+
+    /// The tokenizer's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Tokens in `text`.
+    pub fn count(&self, text: &str) -> u64 {
+        (self.count)(text)
+    }
+}
+
+impl std::fmt::Debug for TokenCounter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenCounter")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Largest synthetic prompt, in tokens.
 pub const MAX_PROMPT_TOKENS: u32 = 10_000_000;
 
@@ -201,6 +240,9 @@ pub struct BenchConfig {
     /// `truncated_stream` (default on). Turn off for servers that pack several tokens into
     /// one chunk (speculative decoding, stream intervals).
     pub strict_token_count: bool,
+    /// Counts output tokens from the streamed text when the server sends no `usage` (the text
+    /// of token events is kept only when this is set). `None`: count token events.
+    pub token_counter: Option<TokenCounter>,
 }
 
 impl BenchConfig {
@@ -225,6 +267,7 @@ impl BenchConfig {
             endpoint: Endpoint::Chat,
             ignore_eos: false,
             strict_token_count: true,
+            token_counter: None,
         }
     }
 

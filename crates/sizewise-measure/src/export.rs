@@ -143,10 +143,7 @@ pub fn write_csv(requests: &[RequestRecord], mut w: impl Write) -> Result<()> {
             o(row.tpot_ms),
             row.e2e_ms,
             row.output_tokens,
-            match row.token_source {
-                TokenSource::Usage => "usage",
-                TokenSource::ContentEvents => "content_events",
-            },
+            row.token_source.as_str(),
             row.token_events,
             u(row.prompt_tokens),
             row.max_tokens,

@@ -21,8 +21,9 @@
 //! - `tpot`: `(e2e - ttft) / (output_tokens - 1)`, only for requests with ≥ 2 output tokens.
 //! - `itl`: every gap between consecutive token-carrying events of a request, pooled over
 //!   requests (chunk gaps, not per-token gaps, on servers that batch tokens).
-//! - `output_tokens`: `usage.completion_tokens` when the server sent usage, else the number
-//!   of token-carrying events; `token_source` says which.
+//! - `output_tokens`: `usage.completion_tokens` when the server sent usage, else the count of
+//!   a local tokenizer over the streamed text when [`BenchConfig::token_counter`] is set, else
+//!   the number of token-carrying events; `token_source` says which.
 //! - per-request output tokens/s: `output_tokens / e2e`.
 //! - `duration_s`: phase start to the end of the last request (sent or failed); every rate
 //!   below divides by it: `requests_per_s` = completed / duration, `output_tokens_per_s` =
@@ -60,7 +61,7 @@ pub mod stats;
 
 pub use config::{
     Arrival, BenchConfig, Endpoint, Load, MAX_OUTPUT_TOKENS, MAX_PROMPT_TOKENS, Prompt,
-    PromptInput, Slo, Stop, parse_dataset,
+    PromptInput, Slo, Stop, TokenCounter, parse_dataset,
 };
 pub use record::{ErrorKind, Event, RequestError, RequestRecord, TokenSource};
 pub use result::BenchResult;

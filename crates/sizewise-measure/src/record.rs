@@ -73,9 +73,22 @@ pub struct Event {
 pub enum TokenSource {
     /// The server's `usage.completion_tokens`.
     Usage,
+    /// A local tokenizer over the streamed text (the server sent no usage).
+    LocalTokenizer,
     /// The number of token-carrying (content or reasoning) events, one token each; used when
     /// the server sent no usage. Chunks are not tokens on servers that batch them.
     ContentEvents,
+}
+
+impl TokenSource {
+    /// The name used in JSON and CSV: `usage`, `local_tokenizer` or `content_events`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenSource::Usage => "usage",
+            TokenSource::LocalTokenizer => "local_tokenizer",
+            TokenSource::ContentEvents => "content_events",
+        }
+    }
 }
 
 /// The full timeline of one request. Times are integer nanoseconds.
@@ -109,6 +122,10 @@ pub struct RequestRecord {
     pub finish_reason: Option<String>,
     /// `None` for a completed request.
     pub error: Option<RequestError>,
+    /// The streamed text (content and reasoning), kept only when a local tokenizer counts it.
+    pub text: String,
+    /// Output tokens counted by the local tokenizer (only when the server sent no usage).
+    pub local_tokens: Option<u64>,
 }
 
 fn ms(ns: u64) -> f64 {
@@ -126,11 +143,16 @@ impl RequestRecord {
         self.events.iter().filter(|e| e.kind.is_token()).count() as u64
     }
 
-    /// Output tokens and their source: `usage.completion_tokens` when present, else token events.
+    /// Output tokens and their source: `usage.completion_tokens` when present, else the local
+    /// tokenizer's count when one was set, else token events.
     pub fn output_tokens(&self) -> (u64, TokenSource) {
-        match self.usage.and_then(|u| u.completion_tokens) {
-            Some(n) => (n, TokenSource::Usage),
-            None => (self.token_events(), TokenSource::ContentEvents),
+        match (
+            self.usage.and_then(|u| u.completion_tokens),
+            self.local_tokens,
+        ) {
+            (Some(n), _) => (n, TokenSource::Usage),
+            (None, Some(n)) => (n, TokenSource::LocalTokenizer),
+            (None, None) => (self.token_events(), TokenSource::ContentEvents),
         }
     }
 

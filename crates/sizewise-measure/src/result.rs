@@ -83,9 +83,11 @@ pub struct BenchResult {
     pub achieved_rate: f64,
     /// Actual minus planned send instant, ms (all sent requests).
     pub schedule_lag_ms: Stats,
-    /// Where output token counts came from: `usage`, `content_events`, `mixed`, or `none`
-    /// (no completed request).
+    /// Where output token counts came from: `usage`, `local_tokenizer`, `content_events`,
+    /// `mixed`, or `none` (no completed request).
     pub token_source: String,
+    /// The local tokenizer that counted output tokens where the server sent no usage.
+    pub tokenizer: Option<String>,
     /// `finish_reason` counts over completed requests (`none` when absent).
     pub finish_reasons: BTreeMap<String, u64>,
     /// Phase start to the end of the last request, seconds.
@@ -111,7 +113,19 @@ pub struct BenchResult {
 }
 
 impl BenchResult {
-    pub(crate) fn from_records(cfg: &BenchConfig, records: Vec<RequestRecord>, m: RunMeta) -> Self {
+    pub(crate) fn from_records(
+        cfg: &BenchConfig,
+        mut records: Vec<RequestRecord>,
+        m: RunMeta,
+    ) -> Self {
+        // The local tokenizer runs after the measurement, only where the server gave no usage.
+        if let Some(counter) = &cfg.token_counter {
+            for r in records.iter_mut().filter(|r| r.ok()) {
+                if r.usage.and_then(|u| u.completion_tokens).is_none() {
+                    r.local_tokens = Some(counter.count(&r.text));
+                }
+            }
+        }
         let ok: Vec<&RequestRecord> = records.iter().filter(|r| r.ok()).collect();
         let mut errors = BTreeMap::new();
         for r in &records {
@@ -141,11 +155,11 @@ impl BenchResult {
             }
         };
         let tokens: Vec<(u64, TokenSource)> = ok.iter().map(|r| r.output_tokens()).collect();
-        let n_usage = tokens.iter().filter(|t| t.1 == TokenSource::Usage).count();
-        let token_source = match (n_usage, tokens.len()) {
-            (_, 0) => "none",
-            (u, n) if u == n => "usage",
-            (0, _) => "content_events",
+        let sources: std::collections::BTreeSet<&'static str> =
+            tokens.iter().map(|t| t.1.as_str()).collect();
+        let token_source = match sources.len() {
+            0 => "none",
+            1 => sources.first().copied().unwrap_or("none"),
             _ => "mixed",
         }
         .to_string();
@@ -199,6 +213,7 @@ impl BenchResult {
                 records.iter().map(RequestRecord::schedule_lag_ms).collect(),
             ),
             token_source,
+            tokenizer: cfg.token_counter.as_ref().map(|c| c.name().to_string()),
             finish_reasons,
             duration_s,
             wall_s: m.wall_s,

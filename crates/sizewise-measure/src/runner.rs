@@ -188,6 +188,7 @@ struct Ctx {
     bodies: Bodies,
     timeout: Duration,
     strict_token_count: bool,
+    capture_text: bool,
     pool: Pool,
     cancel: Cancel,
 }
@@ -198,6 +199,7 @@ impl Ctx {
             target: &self.target,
             timeout: self.timeout,
             strict_token_count: self.strict_token_count,
+            capture_text: self.capture_text,
         }
     }
 }
@@ -419,6 +421,7 @@ pub async fn run_cancellable(
         },
         timeout: cfg.timeout,
         strict_token_count: cfg.strict_token_count,
+        capture_text: cfg.token_counter.is_some(),
         pool: Pool::default(),
         cancel: cancel.clone(),
     });

@@ -412,3 +412,40 @@ async fn cancel_keeps_what_finished_and_counts_what_was_abandoned() {
         assert!(r.abandoned > 0, "{load:?}: requests were in flight");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_tokenizer_counts_when_the_server_sends_no_usage() {
+    // Every content event of the mock carries "tok".
+    let counter = sizewise_measure::TokenCounter::new("tok-counter", |t: &str| {
+        t.matches("tok").count() as u64
+    });
+    let no_usage = common::start(Mock {
+        usage: false,
+        ..Mock::default()
+    });
+    let mut c = cfg(no_usage.url(), Load::Concurrency(2), 10);
+    c.output_tokens = 7;
+    c.token_counter = Some(counter.clone());
+    let r = run(&c, |_| {}).await.unwrap();
+    assert_eq!(r.completed, 10);
+    assert_eq!(r.token_source, "local_tokenizer");
+    assert_eq!(r.tokenizer.as_deref(), Some("tok-counter"));
+    assert_eq!(r.output_tokens.mean, Some(7.0));
+    assert_eq!(r.requests[0].text, "tok".repeat(7));
+
+    // With usage, the server's count wins and the text is not needed for counting.
+    let with_usage = common::start(Mock::default());
+    let mut c = cfg(with_usage.url(), Load::Concurrency(2), 10);
+    c.output_tokens = 7;
+    c.token_counter = Some(counter);
+    let r = run(&c, |_| {}).await.unwrap();
+    assert_eq!(r.token_source, "usage");
+    assert!(r.requests.iter().all(|q| q.local_tokens.is_none()));
+
+    // Without a tokenizer, no text is kept and events are counted.
+    let mut c = cfg(no_usage.url(), Load::Concurrency(2), 10);
+    c.output_tokens = 7;
+    let r = run(&c, |_| {}).await.unwrap();
+    assert_eq!(r.token_source, "content_events");
+    assert!(r.requests.iter().all(|q| q.text.is_empty()));
+}

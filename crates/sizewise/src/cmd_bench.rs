@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use sizewise_measure::{
     Arrival, BenchConfig, BenchResult, Cancel, Endpoint, Load, Phase, Progress, Slo, Stats, Stop,
-    Sweep, export,
+    Sweep, TokenCounter, export,
 };
 use sizewise_store::{RunGuard, RunKind, RunStatus, Store};
 
@@ -123,6 +123,11 @@ pub struct BenchArgs {
     /// (vLLM, llama.cpp and SGLang honour it; the OpenAI API rejects it).
     #[arg(long)]
     pub ignore_eos: bool,
+    /// Count output tokens with this tokenizer when the server sends no usage: o200k,
+    /// cl100k, p50k, r50k, a tokenizer.json, or a .gguf file's vocabulary [default: count
+    /// content events].
+    #[arg(long, value_name = "NAME|FILE")]
+    pub tokenizer: Option<String>,
     /// Accept streams that carry fewer content events than usage.completion_tokens (servers
     /// that send several tokens per event); by default such a stream counts as truncated.
     #[arg(long)]
@@ -309,6 +314,13 @@ impl BenchArgs {
             EndpointArg::Completions => Endpoint::Completions,
         };
         cfg.ignore_eos = self.ignore_eos;
+        if let Some(name) = &self.tokenizer {
+            let tk = sizewise_tokens::Tokenizer::from_name(name)
+                .with_context(|| format!("--tokenizer {name}"))?;
+            cfg.token_counter = Some(TokenCounter::new(tk.name().to_string(), move |text| {
+                tk.encode(text).map_or(0, |t| t.count() as u64)
+            }));
+        }
         cfg.strict_token_count = !self.lenient_token_count;
         Ok(cfg)
     }
@@ -411,6 +423,7 @@ fn params_json(cfg: &BenchConfig, args: &BenchArgs, sweep_index: Option<usize>) 
         "ignore_eos": cfg.ignore_eos,
         "strict_token_count": cfg.strict_token_count,
         "api_key_env": args.api_key_env,
+        "tokenizer": args.tokenizer,
         "ca_cert": args.ca_cert.as_ref().map(|p| p.display().to_string()),
         "sweep": args.sweep,
         "sweep_index": sweep_index,
@@ -879,10 +892,18 @@ fn print_one(out: &mut impl Write, o: &Outcome) -> anyhow::Result<()> {
         out,
         "tokens       counted from {}; finish reasons: {}",
         match r.token_source.as_str() {
-            "usage" => "the server's usage",
-            "content_events" => "content events (the server sent no usage)",
-            "mixed" => "usage where sent, content events elsewhere",
-            _ => "nothing (no request completed)",
+            "usage" => "the server's usage".to_string(),
+            "local_tokenizer" => format!(
+                "the local tokenizer {} (the server sent no usage)",
+                r.tokenizer.as_deref().unwrap_or("?")
+            ),
+            "content_events" => {
+                "content events, one token each (the server sent no usage; --tokenizer NAME \
+                 counts the text instead)"
+                    .to_string()
+            }
+            "mixed" => "usage where sent, the local count or content events elsewhere".to_string(),
+            _ => "nothing (no request completed)".to_string(),
         },
         if r.finish_reasons.is_empty() {
             "none".to_string()

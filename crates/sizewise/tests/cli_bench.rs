@@ -108,6 +108,8 @@ fn bench_measures_simulate_and_keeps_the_run() {
             "8",
             "--slo",
             "ttft_ms=10000",
+            "--tokenizer",
+            "cl100k",
             "--json",
             "--export-requests",
             out.to_str().unwrap(),
@@ -126,7 +128,9 @@ fn bench_measures_simulate_and_keeps_the_run() {
     assert_eq!(v["good"], 40);
     assert_eq!(errors_sum(&v), 0);
     assert_eq!(v["output_tokens"]["mean"], 8.0);
+    // simulate sends usage, so the server's count wins over --tokenizer.
     assert_eq!(v["token_source"], "usage");
+    assert_eq!(v["tokenizer"], "cl100k");
     assert!(v["requests_per_s"].as_f64().unwrap() > 0.0);
     assert!(v["output_tokens_per_s"].as_f64().unwrap() > 0.0);
     let id = v["run_id"].as_i64().unwrap();
@@ -502,6 +506,17 @@ fn bad_input_gets_clear_errors() {
                 "concurrency=1,2",
             ],
             "drop --rate/--concurrency",
+        ),
+        (
+            vec![
+                "bench",
+                "http://127.0.0.1:9/v1",
+                "-m",
+                "m",
+                "--tokenizer",
+                "nosuch",
+            ],
+            "nosuch",
         ),
         (vec!["runs", "show", "42"], "no run 42"),
         (vec!["runs", "show", "abc"], "not a run id"),
