@@ -192,9 +192,30 @@ fn one_line_summary(run: &Run) -> String {
     match run.info.kind {
         RunKind::Bench => {
             let model = s.get("model").and_then(Value::as_str).unwrap_or("?");
+            let load = s.get("load");
+            let load = match (
+                load.and_then(|l| l.get("concurrency"))
+                    .and_then(Value::as_u64),
+                load.and_then(|l| l.pointer("/rate/per_s"))
+                    .and_then(Value::as_f64),
+            ) {
+                (Some(c), _) => format!(" c={c}"),
+                (None, Some(r)) => format!(" {r}/s"),
+                _ => String::new(),
+            };
+            let errors: u64 = s
+                .get("errors")
+                .and_then(Value::as_object)
+                .map(|m| m.values().filter_map(Value::as_u64).sum())
+                .unwrap_or(0);
+            let errors = if errors > 0 {
+                format!(", {errors} errors")
+            } else {
+                String::new()
+            };
             let f = |p: &[&str]| num(s, p).map_or("-".into(), |v| format!("{v:.1}"));
             format!(
-                "{model}: ttft p50 {} ms, tpot p50 {} ms, {} req/s",
+                "{model}{load}: ttft p50 {} ms, tpot p50 {} ms, {} req/s{errors}",
                 f(&["ttft_ms", "p50"]),
                 f(&["tpot_ms", "p50"]),
                 num(s, &["requests_per_s"]).map_or("-".into(), |v| format!("{v:.2}")),
