@@ -4,6 +4,7 @@ mod cmd_bench;
 mod cmd_catalog;
 mod cmd_compare;
 mod cmd_estimate;
+mod cmd_probe;
 mod cmd_runs;
 mod cmd_simulate;
 mod cmd_tokens;
@@ -61,6 +62,9 @@ enum Command {
     Hardware(cmd_catalog::HardwareArgs),
     /// How a text splits into tokens; count, context-window fit and input cost per model.
     Tokens(cmd_tokens::TokensArgs),
+    /// Measures this machine (memory bandwidth, f32 matmul, cores, memory) and saves it as
+    /// hardware `local`.
+    Probe(cmd_probe::ProbeArgs),
     /// Latency and throughput of any OpenAI-compatible endpoint, under load (saved in the
     /// results store).
     Bench(cmd_bench::BenchArgs),
@@ -97,6 +101,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Models(a) => cmd_catalog::models(&catalog, a),
         Command::Hardware(a) => cmd_catalog::hardware(&catalog, a),
         Command::Tokens(a) => cmd_tokens::tokens(&catalog, a),
+        Command::Probe(a) => cmd_probe::probe(a),
         Command::Bench(a) => cmd_bench::bench(a),
         Command::Simulate(a) => cmd_simulate::simulate(&catalog, a),
         Command::Runs(a) => cmd_runs::runs(a),
