@@ -184,7 +184,7 @@ fn best_of(deadline: Instant, max: usize, mut f: impl FnMut()) -> (f64, usize) {
 fn array_bytes(budget: Duration, available: Option<u64>) -> u64 {
     const MIB: u64 = 1 << 20;
     // 256 MiB per array (768 MiB in all) from 3 s of budget, down to 32 MiB.
-    let by_budget = ((budget.as_secs_f64() * 85.0) as u64 * MIB).clamp(32 * MIB, 256 * MIB);
+    let by_budget = ((budget.as_secs_f64() * 86.0) as u64 * MIB).clamp(32 * MIB, 256 * MIB);
     let by_memory = available.map_or(u64::MAX, |a| a / 8);
     by_budget.min(by_memory).max(8 * MIB)
 }
@@ -448,7 +448,7 @@ mod tests {
     fn sizes_follow_budget_and_memory() {
         const MIB: u64 = 1 << 20;
         assert_eq!(array_bytes(Duration::from_secs(6), None), 256 * MIB);
-        assert_eq!(array_bytes(Duration::from_secs(1), None), 85 * MIB);
+        assert_eq!(array_bytes(Duration::from_secs(1), None), 86 * MIB);
         assert_eq!(
             array_bytes(Duration::from_secs(6), Some(1024 * MIB)),
             128 * MIB
