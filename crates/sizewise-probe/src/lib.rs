@@ -153,6 +153,10 @@ pub struct ProbeResult {
     pub busy: bool,
     /// Why the machine counts as busy.
     pub busy_reason: Option<String>,
+    /// The headline memory bandwidth: all-core read, bytes/s (what the estimator uses).
+    pub memory_bandwidth_bytes_per_s: f64,
+    /// The headline f32 matmul throughput: all threads, FLOP/s (what the estimator uses).
+    pub matmul_f32_flops_per_s: f64,
     /// Memory bandwidth.
     pub memory_bandwidth: Bandwidth,
     /// f32 matmul throughput.
@@ -395,6 +399,8 @@ pub fn probe(
         others_cpu_share_during: others_during,
         busy: !reasons.is_empty(),
         busy_reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
+        memory_bandwidth_bytes_per_s: all.read_bytes_per_s,
+        matmul_f32_flops_per_s: multi.flops_per_s,
         memory_bandwidth: Bandwidth {
             array_bytes,
             all_cores: all,

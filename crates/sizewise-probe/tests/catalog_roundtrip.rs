@@ -49,6 +49,8 @@ fn result(busy: bool) -> ProbeResult {
         others_cpu_share_during: None,
         busy,
         busy_reason: busy.then(|| "1-minute load average 1.40".to_string()),
+        memory_bandwidth_bytes_per_s: 20e9,
+        matmul_f32_flops_per_s: 110e9,
         memory_bandwidth: Bandwidth {
             array_bytes: 256 << 20,
             all_cores: bw(2, 20e9),

@@ -56,6 +56,12 @@ fn probe_saves_local_and_estimate_uses_it() {
     ] {
         assert!(v.get(key).is_some(), "missing {key}: {v}");
     }
+    // The contract's headline keys.
+    positive(
+        &v["memory_bandwidth_bytes_per_s"],
+        "memory_bandwidth_bytes_per_s",
+    );
+    positive(&v["matmul_f32_flops_per_s"], "matmul_f32_flops_per_s");
     let bw = &v["memory_bandwidth"];
     positive(&bw["all_cores"]["read_bytes_per_s"], "all-core read");
     positive(&bw["all_cores"]["triad_bytes_per_s"], "all-core triad");
