@@ -270,13 +270,7 @@ impl BenchArgs {
                 .with_context(|| format!("--ca-cert: reading {}", path.display()))?;
             cfg.ca_cert = Some(pem);
         }
-        let arrival = match self.arrival {
-            ArrivalArg::Poisson => Arrival::Poisson,
-            ArrivalArg::Constant => Arrival::Constant,
-            ArrivalArg::Gamma => Arrival::Gamma {
-                shape: self.burstiness,
-            },
-        };
+        let arrival = self.arrival();
         if self.burstiness != 1.0 && self.arrival != ArrivalArg::Gamma {
             bail!("--burstiness applies to --arrival gamma only");
         }
@@ -325,6 +319,16 @@ impl BenchArgs {
         Ok(cfg)
     }
 
+    fn arrival(&self) -> Arrival {
+        match self.arrival {
+            ArrivalArg::Poisson => Arrival::Poisson,
+            ArrivalArg::Constant => Arrival::Constant,
+            ArrivalArg::Gamma => Arrival::Gamma {
+                shape: self.burstiness,
+            },
+        }
+    }
+
     fn format(&self) -> BenchFormat {
         if self.json {
             BenchFormat::Json
@@ -360,17 +364,7 @@ fn levels(args: &BenchArgs, base: &BenchConfig) -> anyhow::Result<Vec<Level>> {
             if args.concurrency.is_some() || args.rate.is_some() {
                 bail!("--sweep rate=... sets the rate of each run; drop --concurrency/--rate");
             }
-            let arrival = match base.load {
-                Load::Rate { arrival, .. } => arrival,
-                Load::Concurrency(_) => match args.arrival {
-                    ArrivalArg::Poisson => Arrival::Poisson,
-                    ArrivalArg::Constant => Arrival::Constant,
-                    ArrivalArg::Gamma => Arrival::Gamma {
-                        shape: args.burstiness,
-                    },
-                },
-            };
-            Sweep::rates(base, &r, arrival)
+            Sweep::rates(base, &r, args.arrival())
         }
     };
     Ok(sweep
