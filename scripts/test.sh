@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
+# sizewise-engine builds llama.cpp from source: cmake, and libclang for its bindings.
+command -v cmake >/dev/null || need_apt+=(cmake)
+if command -v dpkg >/dev/null && ! dpkg -s libclang-dev >/dev/null 2>&1; then need_apt+=(libclang-dev); fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"; 
   else sudo apt-get update -qq && sudo apt-get install -y -qq "${need_apt[@]}"; fi
