@@ -18,5 +18,6 @@ if [ -x scripts/fetch-test-models.sh ]; then
   scripts/fetch-test-models.sh || echo "warning: test models not fetched; tests that need them will say they skipped"
 fi
 
-cargo test --workspace --all-targets --locked "$@"
-cargo test --workspace --doc --locked
+# --all-features brings in the binary's `llama` feature (bench --gguf, serve).
+cargo test --workspace --all-features --all-targets --locked "$@"
+cargo test --workspace --all-features --doc --locked
