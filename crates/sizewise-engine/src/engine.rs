@@ -162,6 +162,9 @@ pub enum Prompt {
     /// A conversation, formatted with the model's chat template and ending with the
     /// assistant's turn.
     Chat(Vec<ChatMessage>),
+    /// Token ids evaluated exactly as given (no BOS added): what a benchmark with a fixed
+    /// prompt length needs.
+    Tokens(Vec<i32>),
 }
 
 impl Prompt {
@@ -496,6 +499,7 @@ impl Engine {
         let messages = match prompt {
             Prompt::Text(text) => return Ok(text.clone()),
             Prompt::Chat(messages) => messages,
+            Prompt::Tokens(ids) => return self.detokenize(ids),
         };
         let Some(template) = &self.template else {
             return Ok(plain_chat(messages));
@@ -542,7 +546,43 @@ impl Engine {
 
     /// The number of tokens [`Engine::generate`] would evaluate for `prompt`.
     pub fn prompt_tokens(&self, prompt: &Prompt) -> Result<usize> {
-        Ok(self.prompt_token_ids(&self.render(prompt)?).len())
+        Ok(self.tokens_of(prompt)?.len())
+    }
+
+    /// The tokens [`Engine::generate`] evaluates for `prompt`.
+    fn tokens_of(&self, prompt: &Prompt) -> Result<Vec<LlamaToken>> {
+        match prompt {
+            Prompt::Tokens(ids) => {
+                self.check_ids(ids)?;
+                Ok(ids.iter().map(|&id| LlamaToken(id)).collect())
+            }
+            _ => Ok(self.prompt_token_ids(&self.render(prompt)?)),
+        }
+    }
+
+    fn check_ids(&self, ids: &[i32]) -> Result<()> {
+        let vocab_size = self.info.vocab_size;
+        match ids
+            .iter()
+            .find(|&&id| usize::try_from(id).map_or(true, |i| i >= vocab_size))
+        {
+            Some(&id) => Err(EngineError::UnknownToken { id, vocab_size }),
+            None => Ok(()),
+        }
+    }
+
+    /// The text of token ids, special tokens included as their text.
+    fn detokenize(&self, ids: &[i32]) -> Result<String> {
+        self.check_ids(ids)?;
+        let vocab = self.loaded.borrow_owner().vocab();
+        let mut bytes = Vec::new();
+        let mut piece = Vec::with_capacity(16);
+        for &id in ids {
+            piece.clear();
+            vocab.token_to_piece_into(LlamaToken(id), &mut piece, true, None);
+            bytes.extend_from_slice(&piece);
+        }
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     /// The tokens of a rendered prompt: a BOS token when the model wants one (never two) and
@@ -580,7 +620,7 @@ impl Engine {
             &[]
         };
         let mut sampler = sampler_for(params, n_vocab, ignored)?;
-        let tokens = self.prompt_token_ids(&self.render(prompt)?);
+        let tokens = self.tokens_of(prompt)?;
         if tokens.is_empty() {
             return Err(EngineError::EmptyPrompt);
         }

@@ -61,6 +61,14 @@ pub enum EngineError {
     /// The prompt gave no tokens to evaluate.
     #[error("the prompt is empty: nothing to condition on")]
     EmptyPrompt,
+    /// A token-id prompt holds an id outside the model's vocabulary.
+    #[error("token id {id} is not in the model's vocabulary of {vocab_size} tokens")]
+    UnknownToken {
+        /// The offending id.
+        id: i32,
+        /// Size of the vocabulary.
+        vocab_size: usize,
+    },
     /// The prompt does not leave room in the context.
     #[error(
         "the prompt is {prompt_tokens} tokens but the context holds {context_tokens}; load with a larger context or shorten the prompt"

@@ -60,10 +60,25 @@ pub struct BenchArgs {
     /// Base URL of an OpenAI-compatible API, with its prefix, http:// or https:// (e.g.
     /// http://127.0.0.1:8080/v1 for llama.cpp server, http://127.0.0.1:11434/v1 for Ollama,
     /// https://api.openai.com/v1).
-    pub url: String,
+    #[arg(required_unless_present = "gguf")]
+    pub url: Option<String>,
     /// Model name sent in each request, as the server knows it.
-    #[arg(long, short = 'm')]
-    pub model: String,
+    #[arg(long, short = 'm', required_unless_present = "gguf")]
+    pub model: Option<String>,
+    /// Instead of an endpoint: run this GGUF model in process (llama.cpp) and measure prompt
+    /// processing and generation speed as llama-bench does (needs a build with the `llama`
+    /// feature).
+    #[arg(long, value_name = "FILE", conflicts_with_all = [
+        "url", "model", "api_key_env", "ca_cert", "concurrency", "rate", "requests", "duration",
+        "dataset", "sweep", "slo", "export_requests", "tokenizer",
+    ])]
+    pub gguf: Option<PathBuf>,
+    /// With --gguf: measured repetitions (after one warm-up unless --warmup 0).
+    #[arg(long, default_value_t = 5)]
+    pub repetitions: u32,
+    /// With --gguf: CPU threads for generation [default: half the logical CPUs].
+    #[arg(long)]
+    pub threads: Option<u32>,
     /// Environment variable holding the API key (sent as `Authorization: Bearer`).
     #[arg(long, value_name = "VAR")]
     pub api_key_env: Option<String>,
@@ -90,12 +105,14 @@ pub struct BenchArgs {
     /// the end finish and count.
     #[arg(long, value_parser = parse_duration, allow_hyphen_values = true)]
     pub duration: Option<Duration>,
-    /// Length of the synthetic prompts, tokens (approximate: the server's tokenizer decides).
-    #[arg(long, default_value_t = 128)]
-    pub prompt_tokens: u32,
-    /// `max_tokens` of each request.
-    #[arg(long, default_value_t = 32)]
-    pub output_tokens: u32,
+    /// Length of the synthetic prompts, tokens (approximate for an endpoint: the server's
+    /// tokenizer decides; exact with --gguf) [default: 128; 512 with --gguf, as llama-bench].
+    #[arg(long)]
+    pub prompt_tokens: Option<u32>,
+    /// `max_tokens` of each request; with --gguf, the tokens generated per repetition
+    /// [default: 32; 128 with --gguf, as llama-bench].
+    #[arg(long)]
+    pub output_tokens: Option<u32>,
     /// Prompts from a JSONL file instead: one object per line with "prompt" (a string) or
     /// "messages" (an array), and optionally "max_tokens"; used in order, cycled (warmup
     /// requests take the first rows).
@@ -156,6 +173,7 @@ Examples:
   sizewise bench http://127.0.0.1:8080/v1 -m local --rate 4 --duration 60s --slo ttft_ms=500
   sizewise bench https://api.example.com/v1 -m small --api-key-env API_KEY --sweep concurrency=1,4,16
   sizewise runs list
+  sizewise bench --gguf SmolLM2-135M-Instruct.Q4_1.gguf --repetitions 5 --json   (build with --features llama)
 
 Metrics (from each request's timeline; latency statistics cover completed requests):
   ttft  send -> first content token     ttfb  send -> response headers
@@ -256,7 +274,10 @@ fn parse_slo(s: &str) -> anyhow::Result<Slo> {
 
 impl BenchArgs {
     fn config(&self) -> anyhow::Result<BenchConfig> {
-        let mut cfg = BenchConfig::new(self.url.trim_end_matches('/'), &self.model);
+        let mut cfg = BenchConfig::new(
+            self.url.as_deref().unwrap_or_default().trim_end_matches('/'),
+            self.model.as_deref().unwrap_or_default(),
+        );
         if let Some(var) = &self.api_key_env {
             let key = std::env::var(var).with_context(|| {
                 format!(
@@ -284,8 +305,8 @@ impl BenchArgs {
             (Some(n), None) => Stop::Requests(n),
             (None, None) => Stop::Requests(100),
         };
-        cfg.prompt_tokens = self.prompt_tokens;
-        cfg.output_tokens = self.output_tokens;
+        cfg.prompt_tokens = self.prompt_tokens.unwrap_or(128);
+        cfg.output_tokens = self.output_tokens.unwrap_or(32);
         if let Some(path) = &self.dataset {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading the dataset {}", path.display()))?;

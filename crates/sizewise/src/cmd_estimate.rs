@@ -266,7 +266,7 @@ pub fn render(v: &Value, explain: bool) -> String {
 }
 
 /// The precision a GGUF file type corresponds to.
-fn precision_of_file_type(t: Option<&str>) -> Precision {
+pub(crate) fn precision_of_file_type(t: Option<&str>) -> Precision {
     match t.unwrap_or("") {
         "F32" | "ALL_F32" => Precision::Fp32,
         "F16" | "MOSTLY_F16" => Precision::Fp16,

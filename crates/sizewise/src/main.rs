@@ -1,6 +1,7 @@
 //! sizewise: measure, compare and combine small and large language models.
 
 mod cmd_bench;
+mod cmd_bench_gguf;
 mod cmd_catalog;
 mod cmd_compare;
 mod cmd_estimate;
@@ -102,6 +103,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Hardware(a) => cmd_catalog::hardware(&catalog, a),
         Command::Tokens(a) => cmd_tokens::tokens(&catalog, a),
         Command::Probe(a) => cmd_probe::probe(a),
+        Command::Bench(a) if a.gguf.is_some() => cmd_bench_gguf::bench_gguf(&catalog, a),
         Command::Bench(a) => cmd_bench::bench(a),
         Command::Simulate(a) => cmd_simulate::simulate(&catalog, a),
         Command::Runs(a) => cmd_runs::runs(a),
