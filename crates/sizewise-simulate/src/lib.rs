@@ -110,7 +110,7 @@ use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use server::MAX_OUTPUT_TOKENS;
+pub use server::{MAX_OUTPUT_TOKENS, accept_loop};
 pub use text::count_tokens;
 pub use timing::Timing;
 

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use http_body::Body;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
@@ -83,6 +84,31 @@ pub(crate) async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), SimError> {
+    accept_loop(
+        listener,
+        move |req| handle(shared.clone(), req),
+        shutdown,
+        SHUTDOWN_GRACE,
+    )
+    .await;
+    Ok(())
+}
+
+/// Serves each connection on `listener` with `handler` (HTTP/1.1, keep-alive) until
+/// `shutdown` resolves, then lets open connections finish for up to `grace`. The accept loop
+/// of `sizewise simulate` and of `sizewise serve`.
+pub async fn accept_loop<H, Fut, B>(
+    listener: TcpListener,
+    handler: H,
+    shutdown: impl Future<Output = ()>,
+    grace: Duration,
+) where
+    H: Fn(Request<Incoming>) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<Response<B>, Infallible>> + Send + 'static,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new()).keep_alive(true);
@@ -95,11 +121,8 @@ pub(crate) async fn run(
                 Ok((stream, _)) => {
                     // Without it each small SSE write waits for a delayed ACK.
                     let _ = stream.set_nodelay(true);
-                    let sh = shared.clone();
-                    let conn = http.serve_connection(
-                        TokioIo::new(stream),
-                        service_fn(move |req| handle(sh.clone(), req)),
-                    );
+                    let service = service_fn(handler.clone());
+                    let conn = http.serve_connection(TokioIo::new(stream), service);
                     let conn = graceful.watch(conn);
                     tokio::spawn(async move {
                         let _ = conn.await;
@@ -111,8 +134,7 @@ pub(crate) async fn run(
         }
     }
     drop(listener);
-    let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
-    Ok(())
+    let _ = tokio::time::timeout(grace, graceful.shutdown()).await;
 }
 
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response<SimBody> {

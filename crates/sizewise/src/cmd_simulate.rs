@@ -203,8 +203,8 @@ fn stats_json(s: &SimStats) -> serde_json::Value {
     })
 }
 
-/// Waits for Ctrl-C or, on Unix, SIGTERM.
-async fn stop_signal() {
+/// Waits for Ctrl-C or, on Unix, SIGTERM (also how `serve` stops).
+pub(crate) async fn stop_signal() {
     #[cfg(unix)]
     {
         let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());

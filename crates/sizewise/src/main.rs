@@ -7,6 +7,7 @@ mod cmd_compare;
 mod cmd_estimate;
 mod cmd_probe;
 mod cmd_runs;
+mod cmd_serve;
 mod cmd_simulate;
 mod cmd_tokens;
 mod human;
@@ -71,6 +72,8 @@ enum Command {
     Bench(cmd_bench::BenchArgs),
     /// An OpenAI-compatible server that answers with the timing the estimator predicts.
     Simulate(cmd_simulate::SimulateArgs),
+    /// An OpenAI-compatible server over a local GGUF model (llama.cpp, in process).
+    Serve(cmd_serve::ServeArgs),
     /// The measurement runs kept in the results store: list, show, export, delete.
     Runs(cmd_runs::RunsArgs),
 }
@@ -106,6 +109,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(a) if a.gguf.is_some() => cmd_bench_gguf::bench_gguf(&catalog, a),
         Command::Bench(a) => cmd_bench::bench(a),
         Command::Simulate(a) => cmd_simulate::simulate(&catalog, a),
+        Command::Serve(a) => cmd_serve::serve(a),
         Command::Runs(a) => cmd_runs::runs(a),
     }
 }

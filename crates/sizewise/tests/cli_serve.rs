@@ -1,0 +1,267 @@
+//! `sizewise serve` end to end: the real binary over the real SmolLM2 model, on any free port.
+//! Skips (and passes) when the model is missing; run `scripts/fetch-test-models.sh` first.
+
+#![cfg(feature = "llama")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+const SMOLLM2: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+
+fn model_path(file: &str) -> Option<PathBuf> {
+    let dir = match std::env::var_os("SIZEWISE_MODELS_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.cache/models"),
+    };
+    let path = dir.join(file);
+    if path.is_file() {
+        Some(path)
+    } else {
+        eprintln!(
+            "skipped: model not found ({}); run scripts/fetch-test-models.sh",
+            path.display()
+        );
+        None
+    }
+}
+
+/// The server process, killed when dropped (also when an assertion fails).
+struct Served {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(model: &PathBuf, extra: &[&str]) -> Served {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sizewise"))
+        .args(["serve", "--gguf"])
+        .arg(model)
+        .args([
+            "--port",
+            "0",
+            "--json",
+            "--threads",
+            "1",
+            "--ctx-size",
+            "512",
+        ])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("starting sizewise serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let mut served = Served {
+        child,
+        url: String::new(),
+    };
+    let first: Value = serde_json::from_str(&line)
+        .unwrap_or_else(|err| panic!("first line is not JSON ({err}): {line:?}"));
+    let url = first["url"].as_str().expect("a url key").to_string();
+    assert_eq!(first["model"], "SmolLM2-135M-Instruct.Q4_1");
+    served.url = url;
+    served
+}
+
+fn chat(max_tokens: u32, stream: bool) -> Value {
+    json!({
+        "model": "SmolLM2-135M-Instruct.Q4_1",
+        "messages": [{"role": "user", "content": "Name a prime number."}],
+        "max_tokens": max_tokens,
+        "temperature": 0,
+        "stream": stream,
+        "stream_options": {"include_usage": true},
+    })
+}
+
+/// The `data:` payloads of an SSE body.
+fn events(body: &str) -> Vec<&str> {
+    body.lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .collect()
+}
+
+/// Posts `body` as JSON; the status and the (JSON) answer.
+async fn post_error(client: &reqwest::Client, url: &str, body: Vec<u8>) -> (u16, Value) {
+    let resp = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn serve_answers_like_openai() {
+    let Some(model) = model_path(SMOLLM2) else {
+        return;
+    };
+    let server = start(&model, &["--parallel", "2", "--max-body-bytes", "65536"]);
+    let url = server.url.clone();
+    let base = url.trim_end_matches("/v1").to_string();
+    let client = reqwest::Client::new();
+
+    let get = |path: String| {
+        let request = client.get(path);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    assert_eq!(get(format!("{base}/health")).await, json!({"status": "ok"}));
+    let models = get(format!("{url}/models")).await;
+    assert_eq!(models["data"][0]["id"], "SmolLM2-135M-Instruct.Q4_1");
+
+    // Non-streamed, with usage.
+    let resp = client
+        .post(format!("{url}/chat/completions"))
+        .json(&chat(8, false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let answer: Value = resp.json().await.unwrap();
+    assert_eq!(answer["object"], "chat.completion");
+    assert_eq!(answer["choices"][0]["message"]["role"], "assistant");
+    assert!(answer["choices"][0]["message"]["content"].is_string());
+    let usage = &answer["usage"];
+    let output = usage["completion_tokens"].as_u64().unwrap();
+    assert!((1..=8).contains(&output), "{answer}");
+    assert!(usage["prompt_tokens"].as_u64().unwrap() > 0);
+    assert_eq!(
+        usage["total_tokens"].as_u64().unwrap(),
+        usage["prompt_tokens"].as_u64().unwrap() + output
+    );
+
+    // Streamed, with the usage chunk before [DONE].
+    let resp = client
+        .post(format!("{url}/chat/completions"))
+        .json(&chat(8, true))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    let body = resp.text().await.unwrap();
+    let data = events(&body);
+    assert_eq!(data.last(), Some(&"[DONE]"), "{body}");
+    let chunks: Vec<Value> = data[..data.len() - 1]
+        .iter()
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    assert!(
+        chunks
+            .iter()
+            .all(|c| c["object"] == "chat.completion.chunk")
+    );
+    let usage_chunk = chunks.last().unwrap();
+    assert_eq!(usage_chunk["choices"], json!([]));
+    let streamed = usage_chunk["usage"]["completion_tokens"].as_u64().unwrap();
+    assert!((1..=8).contains(&streamed), "{body}");
+    let finish = &chunks[chunks.len() - 2]["choices"][0]["finish_reason"];
+    assert!(finish == "stop" || finish == "length", "{body}");
+    let text: String = chunks
+        .iter()
+        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
+        .collect();
+    assert!(!text.is_empty(), "{body}");
+
+    // A text completion.
+    let resp = client
+        .post(format!("{url}/completions"))
+        .json(&json!({"prompt": "Once upon a time", "max_tokens": 4, "ignore_eos": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let answer: Value = resp.json().await.unwrap();
+    assert_eq!(answer["object"], "text_completion");
+    assert_eq!(answer["usage"]["completion_tokens"], 4);
+    assert_eq!(answer["choices"][0]["finish_reason"], "length");
+
+    // Errors: JSON, with the right status.
+    let chat_url = format!("{url}/chat/completions");
+    let (status, err) = post_error(&client, &chat_url, b"{not json".to_vec()).await;
+    assert_eq!(status, 400);
+    assert_eq!(err["error"]["type"], "invalid_request_error");
+
+    let hot = json!({"messages": [{"role": "user", "content": "Hi"}], "temperature": "hot"});
+    let (status, err) = post_error(&client, &chat_url, hot.to_string().into_bytes()).await;
+    assert_eq!(status, 400);
+    assert_eq!(err["error"]["param"], "temperature");
+
+    let long = json!({"messages": [{"role": "user", "content": "word ".repeat(2000)}]});
+    let (status, err) = post_error(&client, &chat_url, long.to_string().into_bytes()).await;
+    assert_eq!(status, 400);
+    assert_eq!(err["error"]["code"], "context_length_exceeded");
+
+    let (status, err) = post_error(&client, &chat_url, vec![b' '; 200_000]).await;
+    assert_eq!(status, 413);
+    assert_eq!(err["error"]["code"], "request_too_large");
+
+    let resp = client.get(format!("{url}/nope")).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    let resp = client
+        .get(format!("{url}/chat/completions"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 405);
+
+    // 16 streaming clients, 4 requests each: more than the workers and the default queue
+    // holds them all.
+    let mut clients = Vec::new();
+    for _ in 0..16 {
+        let client = client.clone();
+        let url = url.clone();
+        clients.push(tokio::spawn(async move {
+            for _ in 0..4 {
+                let resp = client
+                    .post(format!("{url}/chat/completions"))
+                    .json(&chat(4, true))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(resp.status(), 200);
+                let body = resp.text().await.unwrap();
+                assert_eq!(events(&body).last(), Some(&"[DONE]"), "{body}");
+            }
+        }));
+    }
+    for c in clients {
+        c.await.unwrap();
+    }
+
+    // Still healthy after all that.
+    let resp = client.get(format!("{base}/health")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    drop(server);
+}
+
+#[test]
+fn a_garbage_gguf_is_refused_with_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("garbage.gguf");
+    std::fs::write(&path, b"GGUF\x03\x00\x00\x00garbage").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sizewise"))
+        .args(["serve", "--port", "0", "--gguf"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not a valid GGUF file"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
