@@ -275,7 +275,10 @@ fn parse_slo(s: &str) -> anyhow::Result<Slo> {
 impl BenchArgs {
     fn config(&self) -> anyhow::Result<BenchConfig> {
         let mut cfg = BenchConfig::new(
-            self.url.as_deref().unwrap_or_default().trim_end_matches('/'),
+            self.url
+                .as_deref()
+                .unwrap_or_default()
+                .trim_end_matches('/'),
             self.model.as_deref().unwrap_or_default(),
         );
         if let Some(var) = &self.api_key_env {

@@ -203,7 +203,9 @@ mod engine_bench {
         let json_out = args.json || args.format == BenchFormat::Json;
         let prompt_tokens = args.prompt_tokens.unwrap_or(512);
         let output_tokens = args.output_tokens.unwrap_or(128);
-        let threads = args.threads.unwrap_or_else(sizewise_engine::default_threads);
+        let threads = args
+            .threads
+            .unwrap_or_else(sizewise_engine::default_threads);
         let context = prompt_tokens.saturating_add(output_tokens);
         anyhow::ensure!(
             context <= 1 << 20,
@@ -270,11 +272,7 @@ mod engine_bench {
             ..GenParams::default()
         };
         let mut one = |seed: u64, max_tokens: u32| -> anyhow::Result<Option<Sample>> {
-            let prompt = Prompt::Tokens(random_tokens(
-                prompt_tokens as usize,
-                vocab_size,
-                seed,
-            ));
+            let prompt = Prompt::Tokens(random_tokens(prompt_tokens as usize, vocab_size, seed));
             let params = GenParams {
                 max_tokens,
                 ..gen_params.clone()
@@ -326,9 +324,7 @@ mod engine_bench {
         }
         pb.finish_and_clear();
 
-        let stat = |f: fn(&Sample) -> f64| {
-            MeanSd::of(&samples.iter().map(f).collect::<Vec<_>>())
-        };
+        let stat = |f: fn(&Sample) -> f64| MeanSd::of(&samples.iter().map(f).collect::<Vec<_>>());
         let estimate = local_estimate(
             catalog,
             &path,
@@ -391,7 +387,11 @@ mod engine_bench {
             print_table(&v);
         }
         if cancelled {
-            eprintln!("interrupted: {} of {} repetitions measured", samples.len(), args.repetitions);
+            eprintln!(
+                "interrupted: {} of {} repetitions measured",
+                samples.len(),
+                args.repetitions
+            );
             std::process::exit(130);
         }
         Ok(())
@@ -442,10 +442,7 @@ mod engine_bench {
             ms("tpot_ms", "ms", 2),
             "-".to_string(),
         ]);
-        let bytes = |x: &Value| {
-            x.as_f64()
-                .map_or("-".to_string(), |b| crate::human::bytes(b))
-        };
+        let bytes = |x: &Value| x.as_f64().map_or("-".to_string(), crate::human::bytes);
         t.add_row(vec![
             "peak memory (RSS)".to_string(),
             bytes(&v["peak_rss_bytes"]),

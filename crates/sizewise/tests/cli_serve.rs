@@ -1,4 +1,4 @@
-//! `sizewise serve` end to end: the real binary over the real SmolLM2 model, on any free port.
+//! `sizewise serve` and `sizewise bench --gguf` end to end: the real binary over the real SmolLM2 model, on any free port.
 //! Skips (and passes) when the model is missing; run `scripts/fetch-test-models.sh` first.
 
 #![cfg(feature = "llama")]
@@ -264,4 +264,66 @@ fn a_garbage_gguf_is_refused_with_exit_code_2() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("not a valid GGUF file"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+// `sizewise bench --gguf` on the same model: the JSON contract and a bad file.
+#[test]
+fn bench_gguf_json_has_the_contract_keys() {
+    let Some(model) = model_path("SmolLM2-135M-Instruct.Q4_1.gguf") else {
+        return;
+    };
+    let store = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sizewise"))
+        .args(["bench", "--gguf"])
+        .arg(&model)
+        .args([
+            "--prompt-tokens",
+            "16",
+            "--output-tokens",
+            "4",
+            "--repetitions",
+            "2",
+            "--json",
+        ])
+        .arg("--store")
+        .arg(store.path().join("runs.db"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in ["prefill_tokens_per_s", "decode_tokens_per_s", "ttft_ms"] {
+        assert!(v[key]["mean"].as_f64().unwrap() > 0.0, "{key}: {v}");
+        assert!(v[key]["sd"].as_f64().unwrap() >= 0.0, "{key}: {v}");
+    }
+    assert!(v["peak_rss_bytes"].as_u64().unwrap() > v["model_bytes"].as_u64().unwrap() / 2);
+    assert_eq!(
+        v["model_bytes"].as_u64(),
+        Some(std::fs::metadata(&model).unwrap().len())
+    );
+    assert_eq!(v["repetitions"], 2);
+    assert_eq!(v["samples"].as_array().unwrap().len(), 2);
+    assert!(v["run_id"].is_string(), "saved in the store: {v}");
+}
+
+#[test]
+fn bench_gguf_refuses_a_file_that_is_not_gguf() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.gguf");
+    std::fs::write(
+        &bad,
+        b"GGUF\x03\x00\x00\x00\xff\xff\xff\xff\xff\xff\xff\xff",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sizewise"))
+        .args(["bench", "--no-store", "--gguf"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("error:") && !err.contains("panicked"), "{err}");
 }
