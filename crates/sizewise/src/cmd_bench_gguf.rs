@@ -4,6 +4,9 @@
 //! number of generated tokens; mean ± standard deviation over the repetitions. The estimator's
 //! prediction for hardware `local` (from `sizewise probe`) is printed beside the measurement.
 
+// Without the engine only the error path is compiled; the helpers stay for the tests.
+#![cfg_attr(not(feature = "llama"), allow(dead_code))]
+
 use serde::Serialize;
 use serde_json::{Value, json};
 use sizewise_catalog::Catalog;
