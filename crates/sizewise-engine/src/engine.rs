@@ -219,7 +219,9 @@ pub struct GenParams {
     pub stop: Vec<String>,
     /// Never sample an end-of-generation token, so that exactly `max_tokens` are generated
     /// (unless a stop sequence or the context's end comes first): what a benchmark with a
-    /// fixed output length needs. Default `false`.
+    /// fixed output length needs. Other control tokens (a chat template's `<|im_start|>`)
+    /// are not sampled either: they render as no text, so a stream would carry fewer pieces
+    /// than tokens. Default `false`.
     pub ignore_eos: bool,
 }
 
@@ -317,8 +319,8 @@ pub struct Engine {
     info: ModelInfo,
     chat_format: ChatFormat,
     template: Option<LlamaChatTemplate>,
-    /// The vocabulary's end-of-generation tokens (for `ignore_eos`).
-    eog_tokens: Vec<LlamaToken>,
+    /// The vocabulary's end-of-generation and control tokens (banned by `ignore_eos`).
+    banned_by_ignore_eos: Vec<LlamaToken>,
     /// The tokens whose keys and values sit in the context's sequence 0, in order.
     cached: Vec<LlamaToken>,
 }
@@ -441,9 +443,12 @@ impl Engine {
         let batch_tokens = options.batch_tokens.min(context_tokens);
         let (template, chat_format) = chat_template(&model);
         let vocab_size = usize::try_from(model.n_vocab()).unwrap_or(0);
-        let eog_tokens: Vec<LlamaToken> = {
+        let banned_by_ignore_eos: Vec<LlamaToken> = {
             let vocab = model.vocab();
-            vocab.tokens().filter(|&t| vocab.is_eog(t)).collect()
+            vocab
+                .tokens()
+                .filter(|&t| vocab.is_eog(t) || vocab.is_control(t))
+                .collect()
         };
 
         let ctx_params = LlamaContextParams::default()
@@ -478,7 +483,7 @@ impl Engine {
             info,
             chat_format,
             template,
-            eog_tokens,
+            banned_by_ignore_eos,
             cached: Vec::new(),
         })
     }
@@ -615,7 +620,7 @@ impl Engine {
         let started = Instant::now();
         let n_vocab = i32::try_from(self.info.vocab_size).unwrap_or(i32::MAX);
         let ignored = if params.ignore_eos {
-            self.eog_tokens.as_slice()
+            self.banned_by_ignore_eos.as_slice()
         } else {
             &[]
         };

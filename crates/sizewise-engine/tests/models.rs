@@ -331,3 +331,30 @@ fn a_full_context_ends_generation_and_a_long_prompt_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn ignore_eos_streams_one_piece_per_token() {
+    // Without the ban on control tokens, sampling past `<|im_end|>` produced `<|im_start|>`,
+    // which renders as no text: a stream then carried fewer pieces than `usage` counted tokens.
+    let Some(mut engine) = smollm2() else { return };
+    let prompt = Prompt::chat([(
+        "user",
+        "Say something number 8 about the weather in many words",
+    )]);
+    for seed in 0..24 {
+        let params = GenParams {
+            max_tokens: 8,
+            temperature: 1.0,
+            seed,
+            ignore_eos: true,
+            ..GenParams::default()
+        };
+        let (generation, pieces) = run(&mut engine, &prompt, &params);
+        assert_eq!(generation.output_tokens, 8, "seed {seed}");
+        assert_eq!(
+            pieces.len(),
+            generation.output_tokens,
+            "seed {seed}: {pieces:?}"
+        );
+    }
+}
