@@ -10,6 +10,7 @@
 //! assert_eq!(m.context_window, Some(131072));
 //! ```
 
+pub mod calibration;
 pub mod error;
 pub mod fact;
 pub mod hardware;
@@ -19,6 +20,7 @@ pub mod model;
 
 use std::path::{Path, PathBuf};
 
+pub use calibration::Calibration;
 pub use error::CatalogError;
 pub use fact::{Estimate, Status};
 pub use hardware::{CloudPrice, Hardware, HardwareClass, PurchasePrice};
@@ -42,6 +44,7 @@ pub enum Origin {
 pub struct Catalog {
     models: Vec<(Model, Origin)>,
     hardware: Vec<(Hardware, Origin)>,
+    calibrations: Vec<(Calibration, Origin)>,
 }
 
 fn suggestions<'a>(wanted: &str, ids: impl Iterator<Item = &'a str>) -> Vec<String> {
@@ -100,7 +103,7 @@ impl Catalog {
         Ok(c)
     }
 
-    /// Adds `dir/models/*.toml` and `dir/hardware/*.toml`.
+    /// Adds `dir/models/*.toml`, `dir/hardware/*.toml` and `dir/calibration/*.toml`.
     pub fn add_dir(&mut self, dir: &Path) -> Result<(), CatalogError> {
         for path in toml_files(&dir.join("models"))? {
             let text = read(&path)?;
@@ -112,7 +115,32 @@ impl Catalog {
             let h = load::parse_hardware(&path, &text)?;
             self.insert_hardware(h, Origin::File(path));
         }
+        for path in toml_files(&dir.join(calibration::CALIBRATION_DIR))? {
+            let text = read(&path)?;
+            let c = load::parse_calibration(&path, &text)?;
+            self.insert_calibration(c, Origin::File(path));
+        }
         Ok(())
+    }
+
+    /// Adds or replaces the calibration of its (hardware, engine) pair.
+    pub fn insert_calibration(&mut self, c: Calibration, origin: Origin) {
+        match self
+            .calibrations
+            .iter_mut()
+            .find(|(x, _)| x.hardware == c.hardware && x.engine == c.engine)
+        {
+            Some(slot) => *slot = (c, origin),
+            None => self.calibrations.push((c, origin)),
+        }
+    }
+
+    /// The calibration of `engine` on `hardware`, when one was measured.
+    pub fn calibration(&self, hardware: &str, engine: &str) -> Option<&Calibration> {
+        self.calibrations
+            .iter()
+            .find(|(c, _)| c.hardware.eq_ignore_ascii_case(hardware) && c.engine == engine)
+            .map(|(c, _)| c)
     }
 
     /// Adds or replaces a model.

@@ -32,10 +32,12 @@
 //! # }
 //! ```
 
+mod bench_prompt;
 mod engine;
 mod error;
 mod stream;
 
+pub use bench_prompt::random_prompt_tokens;
 pub use engine::{
     ChatFormat, ChatMessage, Engine, FinishReason, GenParams, Generation, LoadOptions, ModelInfo,
     Prompt, Timings, default_threads,

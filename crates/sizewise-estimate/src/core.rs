@@ -6,7 +6,7 @@ use sizewise_catalog::{Architecture, Hardware, HardwareClass, Model};
 use crate::arch::{ParamCount, count_params, experts_touched};
 use crate::error::EstimateError;
 use crate::precision::{ComputeDtype, Precision};
-use crate::priors::{Engine, Priors, Tri, priors, training_mfu};
+use crate::priors::{Engine, PriorScale, Priors, Tri, priors, training_mfu};
 
 /// A (p10, p50, p90) band of a quantity, p10 <= p50 <= p90.
 #[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
@@ -94,6 +94,10 @@ pub struct Scenario {
     /// Real average bits per weight of a file (a GGUF's tensors), used instead of
     /// the precision's nominal figure.
     pub weight_bits: Option<f64>,
+    /// Corrections to the llama.cpp priors measured on the chosen hardware (a
+    /// calibration); applied only when the engine is llama.cpp. `None` lets the caller's
+    /// catalog supply one; [`PriorScale::NONE`] asks for the priors alone.
+    pub calibration: Option<PriorScale>,
 }
 
 impl Default for Scenario {
@@ -117,6 +121,7 @@ impl Default for Scenario {
             kv_precision: None,
             network_rtt_ms: 0.0,
             weight_bits: None,
+            calibration: None,
         }
     }
 }
@@ -301,6 +306,8 @@ pub struct Deployment {
     pub link_latency_s: f64,
     /// True when the compute peak is a third-party estimate, not a datasheet figure.
     pub peak_is_estimate: bool,
+    /// The calibration applied to the priors, when there was one.
+    pub calibration: Option<PriorScale>,
 }
 
 /// Every number of the estimate, as bands.
@@ -476,7 +483,12 @@ pub fn deployment(h: &Hardware, s: &Scenario) -> Result<Deployment, EstimateErro
         (None, _) => default_precision(h),
     };
     let engine = s.engine.unwrap_or_else(|| default_engine(h, precision));
+    // `PriorScale::NONE` is how a caller asks for the priors alone.
+    let calibration = s
+        .calibration
+        .filter(|c| engine == Engine::LlamaCpp && *c != PriorScale::NONE);
     let pri = priors(engine, h.class, &h.id)?;
+    let pri = calibration.map_or(pri, |c| c.apply(pri));
     if engine == Engine::LlamaCpp
         && matches!(
             precision,
@@ -590,6 +602,7 @@ pub fn deployment(h: &Hardware, s: &Scenario) -> Result<Deployment, EstimateErro
         link_bw,
         link_latency_s,
         peak_is_estimate,
+        calibration,
     })
 }
 
@@ -1003,5 +1016,42 @@ mod tests {
         // An A100 has bf16 but no fp8.
         let h = hint_for("nvidia-a100-80gb-sxm", Precision::Fp8);
         assert!(h.contains("bf16") && h.contains("fp16"), "{h}");
+    }
+
+    #[test]
+    fn a_calibration_scales_only_the_llama_cpp_priors() {
+        let cpu = device("x86-8core-ddr5-desktop");
+        let scenario = |engine, calibration| Scenario {
+            engine: Some(engine),
+            memory_gb: Some(32.0),
+            precision: Some(Precision::Q4KM),
+            calibration,
+            ..Scenario::default()
+        };
+        let scale = PriorScale {
+            decode_bw: 1.5,
+            prefill_mfu: 0.5,
+        };
+        let plain = deployment(&cpu, &scenario(Engine::LlamaCpp, None)).unwrap();
+        let scaled = deployment(&cpu, &scenario(Engine::LlamaCpp, Some(scale))).unwrap();
+        assert_eq!(scaled.calibration, Some(scale));
+        assert_eq!(scaled.priors.decode_bw, plain.priors.decode_bw.scale(1.5));
+        assert_eq!(
+            scaled.priors.prefill_mfu,
+            plain.priors.prefill_mfu.scale(0.5)
+        );
+        assert_eq!(scaled.priors.per_layer_s, plain.priors.per_layer_s);
+        // `NONE` asks for the priors alone, and is not reported as a calibration.
+        let none = deployment(&cpu, &scenario(Engine::LlamaCpp, Some(PriorScale::NONE))).unwrap();
+        assert_eq!(none.calibration, None);
+        assert_eq!(none.priors, plain.priors);
+        // A calibration of llama.cpp says nothing about another engine.
+        let gpu = device("nvidia-l4");
+        let s = Scenario {
+            engine: Some(Engine::Vllm),
+            calibration: Some(scale),
+            ..Scenario::default()
+        };
+        assert_eq!(deployment(&gpu, &s).unwrap().calibration, None);
     }
 }

@@ -19,7 +19,7 @@ pub use crate::core::{
 };
 pub use error::EstimateError;
 pub use precision::{ComputeDtype, Precision};
-pub use priors::{Engine, Priors, Tri};
+pub use priors::{Engine, PriorScale, Priors, Tri};
 
 /// Summarises a catalog model for estimation, or says why it cannot be.
 pub fn summarize(model: &sizewise_catalog::Model) -> Result<ArchSummary, EstimateError> {

@@ -96,6 +96,33 @@ const APPLE_BASIS: &str =
 const MOBILE_BASIS: &str =
     "phones and boards share DRAM with the OS and throttle: 40-70% of theoretical bandwidth";
 
+/// Measured corrections to the priors of one engine on one machine: what a calibration
+/// (`sizewise bench --gguf`) found. Each scale multiplies all three points of its band.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PriorScale {
+    /// Multiplies [`Priors::decode_bw`].
+    pub decode_bw: f64,
+    /// Multiplies [`Priors::prefill_mfu`].
+    pub prefill_mfu: f64,
+}
+
+impl PriorScale {
+    /// No correction.
+    pub const NONE: PriorScale = PriorScale {
+        decode_bw: 1.0,
+        prefill_mfu: 1.0,
+    };
+
+    /// `priors` with the corrections applied.
+    pub fn apply(self, priors: Priors) -> Priors {
+        Priors {
+            decode_bw: priors.decode_bw.scale(self.decode_bw),
+            prefill_mfu: priors.prefill_mfu.scale(self.prefill_mfu),
+            ..priors
+        }
+    }
+}
+
 /// The priors for `engine` on `class`, or why the pair makes no sense.
 pub fn priors(
     engine: Engine,

@@ -161,7 +161,13 @@ pub fn estimate_json_with_training(
         pri.per_layer_s.hi * 1e6,
         pri.per_layer_s.mid * 1e6,
         pri.per_layer_s.lo * 1e6,
-        pri.basis
+        match d.calibration {
+            Some(c) => format!(
+                "{}; calibrated on this machine: decode x{:.2}, prefill x{:.2}",
+                pri.basis, c.decode_bw, c.prefill_mfu
+            ),
+            None => pri.basis.to_string(),
+        }
     );
     let peak_note = if d.peak_is_estimate {
         " (third-party estimate: the vendor publishes none)"

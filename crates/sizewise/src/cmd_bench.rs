@@ -162,6 +162,11 @@ pub struct BenchArgs {
     /// Do not save the run in the results store.
     #[arg(long)]
     pub no_store: bool,
+    /// With --gguf: do not write this measurement as the calibration of llama.cpp on
+    /// hardware `local` (by default each `bench --gguf` replaces it, and later estimates for
+    /// `local` use it).
+    #[arg(long, requires = "gguf")]
+    pub no_calibrate: bool,
     #[command(flatten)]
     pub store: StoreArgs,
 }

@@ -6,7 +6,8 @@ use anyhow::Context;
 use crate::i18n::Lang;
 use sizewise_catalog::{Architecture, Catalog, CatalogError, Hardware, HardwareClass, Model};
 use sizewise_estimate::{
-    ArchSummary, Engine, EstimateError, Numbers, Precision, Scenario, estimate_numbers, summarize,
+    ArchSummary, Engine, EstimateError, Numbers, Precision, PriorScale, Scenario, estimate_numbers,
+    summarize,
 };
 
 /// Models up to this size default to a laptop or a small GPU; larger ones to a GPU server.
@@ -88,6 +89,19 @@ pub enum Note {
     MemoryDepends {
         /// Hardware id.
         hardware: String,
+    },
+    /// The llama.cpp priors for this hardware were corrected by a calibration.
+    Calibrated {
+        /// Hardware id.
+        hardware: String,
+        /// The model the calibration measured.
+        model: String,
+        /// The day it was measured (YYYY-MM-DD).
+        date: String,
+        /// The decode scale factor.
+        decode: f64,
+        /// The prefill scale factor.
+        prefill: f64,
     },
     /// `--memory-gb` was given for hardware whose memory is fixed.
     MemoryGbIgnored {
@@ -255,6 +269,24 @@ impl Note {
             Note::MemoryDepends { hardware } => {
                 format!("{hardware}: memory depends on the system (--memory-gb, in GiB)")
             }
+            Note::Calibrated {
+                hardware,
+                model,
+                date,
+                decode,
+                prefill,
+            } if pt => format!(
+                "{hardware}: estimativa calibrada com a medição de {model} em {date} (sizewise bench --gguf): geração x{decode:.2}, processamento do prompt x{prefill:.2} sobre as eficiências de referência"
+            ),
+            Note::Calibrated {
+                hardware,
+                model,
+                date,
+                decode,
+                prefill,
+            } => format!(
+                "{hardware}: estimate calibrated on {model} as measured on {date} (sizewise bench --gguf): generation x{decode:.2}, prompt processing x{prefill:.2} over the prior efficiencies"
+            ),
             Note::MemoryGbIgnored {
                 hardware,
                 memory_gib,
@@ -590,7 +622,30 @@ pub fn plan<'a>(
             memory_gib: gib,
         });
     }
+    let calibration = match s.calibration {
+        Some(_) => None,
+        None => catalog.calibration(&hardware.id, Engine::LlamaCpp.name()),
+    };
+    if let Some(c) = calibration {
+        s.calibration = Some(PriorScale {
+            decode_bw: c.decode_bandwidth_scale,
+            prefill_mfu: c.prefill_compute_scale,
+        });
+    }
     let mut numbers = estimate_numbers(model, &summary, hardware, &s)?;
+    if let (Some(c), Some(_)) = (calibration, numbers.deployment.calibration) {
+        notes.push(Note::Calibrated {
+            hardware: hardware.id.clone(),
+            model: c.model.clone(),
+            date: c
+                .measured_at
+                .get(..10)
+                .unwrap_or(&c.measured_at)
+                .to_string(),
+            decode: c.decode_bandwidth_scale,
+            prefill: c.prefill_compute_scale,
+        });
+    }
     if !numbers.fits && auto_gpus && hardware.class.is_gpu() && s.gpus == 1 {
         let need = numbers.min_devices;
         if need != u32::MAX {

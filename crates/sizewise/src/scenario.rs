@@ -1,7 +1,7 @@
 //! Workload and deployment flags shared by `estimate`, `fit` and `compare`.
 
 use clap::Args;
-use sizewise_estimate::{Engine, Precision, Scenario};
+use sizewise_estimate::{Engine, Precision, PriorScale, Scenario};
 
 /// Workload and deployment flags.
 #[derive(Args, Clone, Debug)]
@@ -58,6 +58,10 @@ pub struct ScenarioArgs {
     /// Network round trip to the server, ms (added to TTFT and end-to-end time).
     #[arg(long, default_value_t = 0.0)]
     pub network_rtt_ms: f64,
+    /// Ignore the calibration that `sizewise bench --gguf` measured for this hardware
+    /// and use the published efficiency priors alone.
+    #[arg(long)]
+    pub no_calibration: bool,
     /// Training with full activation recomputation (8·N·D FLOPs instead of 6·N·D).
     #[arg(long)]
     pub recompute: bool,
@@ -120,6 +124,7 @@ impl ScenarioArgs {
                 .transpose()?,
             network_rtt_ms: self.network_rtt_ms,
             weight_bits: None,
+            calibration: self.no_calibration.then_some(PriorScale::NONE),
         })
     }
 }

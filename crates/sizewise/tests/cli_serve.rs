@@ -266,35 +266,54 @@ fn a_garbage_gguf_is_refused_with_exit_code_2() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
-// `sizewise bench --gguf` on the same model: the JSON contract and a bad file.
-#[test]
-fn bench_gguf_json_has_the_contract_keys() {
-    let Some(model) = model_path("SmolLM2-135M-Instruct.Q4_1.gguf") else {
-        return;
-    };
-    let store = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_sizewise"))
-        .args(["bench", "--gguf"])
-        .arg(&model)
-        .args([
-            "--prompt-tokens",
-            "16",
-            "--output-tokens",
-            "4",
-            "--repetitions",
-            "2",
-            "--json",
-        ])
-        .arg("--store")
-        .arg(store.path().join("runs.db"))
-        .output()
-        .unwrap();
+// `sizewise bench --gguf` on the same model: the JSON contract, calibration and a bad file.
+
+/// The binary with its config (catalog, calibration) and results store inside `home`.
+fn sizewise_in(home: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sizewise"));
+    c.env("XDG_CONFIG_HOME", home.join("config"))
+        .env("HOME", home)
+        .env("SIZEWISE_STORE", home.join("runs.db"))
+        .env_remove("SIZEWISE_CATALOG");
+    c
+}
+
+fn json_of(out: &std::process::Output) -> Value {
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn bench_gguf_json_has_the_contract_keys_and_calibrates_local() {
+    let Some(model) = model_path("SmolLM2-135M-Instruct.Q4_1.gguf") else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let bench = |extra: &[&str]| {
+        json_of(
+            &sizewise_in(home.path())
+                .args(["bench", "--gguf"])
+                .arg(&model)
+                .args([
+                    "--prompt-tokens",
+                    "16",
+                    "--output-tokens",
+                    "4",
+                    "--repetitions",
+                    "2",
+                    "--json",
+                ])
+                .args(extra)
+                .output()
+                .unwrap(),
+        )
+    };
+    // Before `probe` there is no `local`: no estimate, and nothing to calibrate.
+    let v = bench(&[]);
     for key in ["prefill_tokens_per_s", "decode_tokens_per_s", "ttft_ms"] {
         assert!(v[key]["mean"].as_f64().unwrap() > 0.0, "{key}: {v}");
         assert!(v[key]["sd"].as_f64().unwrap() >= 0.0, "{key}: {v}");
@@ -305,8 +324,89 @@ fn bench_gguf_json_has_the_contract_keys() {
         Some(std::fs::metadata(&model).unwrap().len())
     );
     assert_eq!(v["repetitions"], 2);
+    assert_eq!(v["synthetic"], false);
     assert_eq!(v["samples"].as_array().unwrap().len(), 2);
     assert!(v["run_id"].is_string(), "saved in the store: {v}");
+    assert!(
+        v["estimate"]["unavailable"]
+            .as_str()
+            .unwrap()
+            .contains("probe"),
+        "{v}"
+    );
+    assert_eq!(v["calibration"]["written"], false, "{v}");
+
+    json_of(
+        &sizewise_in(home.path())
+            .args(["probe", "--seconds", "1", "--json"])
+            .output()
+            .unwrap(),
+    );
+    // Measured against the priors alone, then written as the calibration of `local`.
+    let v = bench(&[]);
+    let estimate = &v["estimate"];
+    assert!(
+        estimate["decode_tokens_per_s"].as_f64().unwrap() > 0.0,
+        "{v}"
+    );
+    assert!(estimate["calibrated"].is_null(), "no calibration yet: {v}");
+    let cal = &v["calibration"];
+    assert_eq!(cal["written"], true, "{v}");
+    let file = std::path::PathBuf::from(cal["path"].as_str().unwrap());
+    assert!(file.starts_with(home.path().join("config")), "{file:?}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("SmolLM2") && text.contains("decode_bandwidth_scale"),
+        "{text}"
+    );
+
+    // The next benchmark shows the calibrated estimate beside the uncalibrated one, and the
+    // calibrated decode speed is the one the calibration solved for: near the measurement.
+    let v = bench(&["--no-calibrate"]);
+    assert!(
+        v["calibration"].is_null(),
+        "--no-calibrate writes nothing: {v}"
+    );
+    let calibrated = &v["estimate"]["calibrated"];
+    let solved_for = toml_number(&text, "measured_decode_tokens_per_s");
+    let predicted = calibrated["decode_tokens_per_s"].as_f64().unwrap();
+    assert!(
+        (predicted / solved_for - 1.0).abs() < 0.01,
+        "calibrated estimate {predicted} vs the measurement it was solved from {solved_for}"
+    );
+    assert!(
+        calibrated["basis"].as_str().unwrap().contains("calibrated"),
+        "{v}"
+    );
+
+    // `estimate` for `local` says it is calibrated; --no-calibration goes back to the priors.
+    let estimate = |extra: &[&str]| {
+        json_of(
+            &sizewise_in(home.path())
+                .args(["estimate", "--gguf"])
+                .arg(&model)
+                .args(["--hardware", "local", "--json"])
+                .args(extra)
+                .output()
+                .unwrap(),
+        )
+    };
+    let notes = |v: &Value| v["notes"].to_string();
+    assert!(
+        notes(&estimate(&[])).contains("calibrated"),
+        "{}",
+        notes(&estimate(&[]))
+    );
+    assert!(!notes(&estimate(&["--no-calibration"])).contains("calibrated"));
+}
+
+/// A bare number `key = value` of a TOML text.
+fn toml_number(text: &str, key: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key} = ")))
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 #[test]
