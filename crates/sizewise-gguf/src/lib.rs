@@ -28,13 +28,14 @@ mod file;
 mod tokenizer;
 mod types;
 mod value;
+mod writer;
 
 #[cfg(test)]
 #[path = "../tests/common/mod.rs"]
 mod test_builder;
 
 pub use arch::GgufArchitecture;
-pub use error::GgufError;
+pub use error::{GgufError, GgufWriteError};
 pub use file::{
     DEFAULT_ALIGNMENT, GGUF_MAGIC, GgufFile, MAX_ARRAY_NESTING, MAX_DIMS, MAX_HEADER_BYTES,
     MetadataEntry, TensorInfo, tensor_byte_size,
@@ -42,3 +43,4 @@ pub use file::{
 pub use tokenizer::tokenizer_from_gguf;
 pub use types::{GgmlType, file_type_name};
 pub use value::{MetadataArray, MetadataValue, ValueType};
+pub use writer::{GGUF_WRITE_VERSION, GgufDataWriter, GgufWriter, TensorLayout};
