@@ -85,6 +85,12 @@ fn synth_writes_a_file_the_reader_and_models_show_accept() {
 
     let text = stdout_ok(sizewise(d).args(["models", "show", "--gguf"]).arg(&path));
     assert!(text.contains("synthetic, random weights"), "{text}");
+    assert!(
+        text.contains(
+            "SYNTHETIC: written by `sizewise synth` with the architecture of smollm2-135m"
+        ),
+        "{text}"
+    );
     assert!(text.contains("576"), "{text}");
 
     // The human summary says what the file is good for.
