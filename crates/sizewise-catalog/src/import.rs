@@ -49,6 +49,20 @@ fn id_from_path(path: &Path) -> String {
     id.trim_matches('-').chars().take(80).collect()
 }
 
+/// A sentence for files written by `sizewise synth`, whose weights are random.
+fn synthetic_note(file: &GgufFile) -> String {
+    if !file.is_synthetic() {
+        return String::new();
+    }
+    let source = file
+        .get_str(sizewise_gguf::SOURCE_MODEL_KEY)
+        .map(|id| format!(" with the architecture of {id}"))
+        .unwrap_or_default();
+    format!(
+        " SYNTHETIC: written by `sizewise synth`{source}, with random weights: timing and memory measured on it are real, the text it generates is not."
+    )
+}
+
 /// Reads `path` and builds a catalog model from its metadata and tensor table.
 /// Every fact's source is the file itself.
 pub fn model_from_gguf(path: &Path) -> Result<(Model, GgufWeights), CatalogError> {
@@ -168,12 +182,13 @@ pub fn model_from_gguf(path: &Path) -> Result<(Model, GgufWeights), CatalogError
         sources,
         status,
         notes: Some(format!(
-            "Imported from a GGUF file: {} tensors, {} bytes of weights{}. Category SLM is a default: the file does not say.",
+            "Imported from a GGUF file: {} tensors, {} bytes of weights{}. Category SLM is a default: the file does not say.{}",
             file.tensors().len(),
             g.weight_bytes,
             g.file_type_name
                 .map(|t| format!(", file type {t}"))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            synthetic_note(&file)
         )),
     };
     Ok((

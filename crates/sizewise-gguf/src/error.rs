@@ -303,3 +303,95 @@ pub enum GgufError {
         reason: String,
     },
 }
+
+/// Everything that can go wrong while writing a GGUF file with [`crate::GgufWriter`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GgufWriteError {
+    /// The output refused bytes.
+    #[error("writing the GGUF file failed at byte {offset}: {source}")]
+    Io {
+        /// How many bytes had been written before the failure.
+        offset: u64,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// The same metadata key twice.
+    #[error("metadata key {key:?} is set twice; each key may appear once")]
+    DuplicateKey {
+        /// The key.
+        key: String,
+    },
+    /// The same tensor name twice.
+    #[error("tensor {name:?} is added twice; each tensor name may appear once")]
+    DuplicateTensor {
+        /// The name.
+        name: String,
+    },
+    /// `general.alignment` that is not a power of two fitting `u32`.
+    #[error("general.alignment must be an integer power of two up to 2^31, not {value}")]
+    InvalidAlignment {
+        /// The value given, as text.
+        value: String,
+    },
+    /// A tensor with no dimensions or more than four.
+    #[error("tensor {name:?} has {n_dims} dimensions; GGUF allows 1 to 4")]
+    InvalidDimCount {
+        /// The tensor.
+        name: String,
+        /// The number of dimensions given.
+        n_dims: usize,
+    },
+    /// Dimensions that are not a whole number of blocks of the type, or whose size overflows.
+    #[error(
+        "tensor {name:?} of type {ggml_type} cannot have dimensions {dims:?}: the first must be a multiple of the block size {block_size} and the size must fit 64 bits"
+    )]
+    InvalidShape {
+        /// The tensor.
+        name: String,
+        /// Its type.
+        ggml_type: crate::GgmlType,
+        /// The dimensions given.
+        dims: Vec<u64>,
+        /// The block size of the type.
+        block_size: u64,
+    },
+    /// Tensor data of the wrong length.
+    #[error(
+        "tensor {name:?} needs exactly {expected} bytes of data for its type and dimensions, got {got}"
+    )]
+    DataLength {
+        /// The tensor.
+        name: String,
+        /// Bytes its type and dimensions need.
+        expected: u64,
+        /// Bytes given.
+        got: u64,
+    },
+    /// Tensor data given in another order than the tensors were added.
+    #[error(
+        "data for tensor {got:?} given while tensor {expected} is next; write tensor data in the order the tensors were added"
+    )]
+    OutOfOrder {
+        /// The tensor whose data is due, or `"none (all written)"`.
+        expected: String,
+        /// The tensor whose data was given.
+        got: String,
+    },
+    /// Tensor data given after every tensor already has its data.
+    #[error("{bytes} bytes of tensor data given after every tensor's data was written")]
+    ExtraData {
+        /// How many bytes were given.
+        bytes: u64,
+    },
+    /// [`crate::GgufDataWriter::finish`] called before every tensor has its data.
+    #[error(
+        "{missing} tensors have no data yet, starting with {name:?}; write them before finishing"
+    )]
+    MissingData {
+        /// How many tensors lack data.
+        missing: usize,
+        /// The first of them.
+        name: String,
+    },
+}

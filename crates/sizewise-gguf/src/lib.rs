@@ -11,6 +11,11 @@
 //! type), an architecture summary ([`GgufArchitecture`]) and a Hugging Face tokenizer built
 //! from the vocabulary ([`GgufFile::tokenizer`]).
 //!
+//! It also writes GGUF files: [`GgufWriter`] streams metadata, the tensor table and tensor
+//! data into any `Write`, and [`write_synth`] uses it to write a synthetic model (a real
+//! architecture with random weights, marked by [`GgufFile::is_synthetic`]) that llama.cpp
+//! loads, for measuring speed and memory where the real weights are not at hand.
+//!
 //! ```no_run
 //! # fn main() -> Result<(), sizewise_gguf::GgufError> {
 //! let file = sizewise_gguf::GgufFile::open("SmolLM2-135M-Instruct.Q4_1.gguf")?;
@@ -25,20 +30,27 @@
 mod arch;
 mod error;
 mod file;
+mod synth;
 mod tokenizer;
 mod types;
 mod value;
+mod writer;
 
 #[cfg(test)]
 #[path = "../tests/common/mod.rs"]
 mod test_builder;
 
 pub use arch::GgufArchitecture;
-pub use error::GgufError;
+pub use error::{GgufError, GgufWriteError};
 pub use file::{
     DEFAULT_ALIGNMENT, GGUF_MAGIC, GgufFile, MAX_ARRAY_NESTING, MAX_DIMS, MAX_HEADER_BYTES,
     MetadataEntry, TensorInfo, tensor_byte_size,
 };
+pub use synth::{
+    MIN_SYNTH_VOCAB, SEED_KEY, SOURCE_MODEL_KEY, SYNTHETIC_KEY, SynthArch, SynthError,
+    SynthPrecision, SynthSpec, SynthSummary, SynthTensor, f16_bits, scale_offsets, write_synth,
+};
 pub use tokenizer::tokenizer_from_gguf;
 pub use types::{GgmlType, file_type_name};
 pub use value::{MetadataArray, MetadataValue, ValueType};
+pub use writer::{GGUF_WRITE_VERSION, GgufDataWriter, GgufWriter, TensorLayout};

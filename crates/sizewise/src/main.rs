@@ -9,6 +9,7 @@ mod cmd_probe;
 mod cmd_runs;
 mod cmd_serve;
 mod cmd_simulate;
+mod cmd_synth;
 mod cmd_tokens;
 mod human;
 mod i18n;
@@ -76,6 +77,9 @@ enum Command {
     Serve(cmd_serve::ServeArgs),
     /// The measurement runs kept in the results store: list, show, export, delete.
     Runs(cmd_runs::RunsArgs),
+    /// Writes a GGUF file with a catalog model's exact architecture and random weights, so
+    /// llama.cpp can measure its speed and memory here (its text is meaningless).
+    Synth(cmd_synth::SynthArgs),
 }
 
 fn user_catalog_dir() -> Option<PathBuf> {
@@ -111,6 +115,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Simulate(a) => cmd_simulate::simulate(&catalog, a),
         Command::Serve(a) => cmd_serve::serve(a),
         Command::Runs(a) => cmd_runs::runs(a),
+        Command::Synth(a) => cmd_synth::synth(&catalog, a),
     }
 }
 
