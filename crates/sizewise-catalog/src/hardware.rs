@@ -160,9 +160,41 @@ pub struct Hardware {
     /// Caveats.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    /// How the figures of a measured CPU scale with threads (written by `sizewise probe`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<ThreadScaling>,
+}
+
+/// The threads a CPU's bandwidth and compute figures were measured with, and what one
+/// thread reaches: an engine that runs fewer threads gets less of both.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThreadScaling {
+    /// Threads behind `memory_bandwidth_gbs` and `fp32_tflops`.
+    pub measured_with: u32,
+    /// Read bandwidth of one thread, GB/s.
+    pub one_thread_bandwidth_gbs: f64,
+    /// f32 matrix-multiply throughput of one thread, TFLOP/s.
+    pub one_thread_fp32_tflops: f64,
 }
 
 impl Hardware {
+    /// Bandwidth (bytes/s) and f32 compute (FLOP/s) for an engine running `threads` threads:
+    /// the one-thread figures times `threads`, at most the all-thread figures; the
+    /// all-thread figures when the entry has no thread scaling or `threads` is not fewer.
+    pub fn for_threads(&self, threads: u32) -> Option<(f64, f64)> {
+        let t = self.threads.as_ref()?;
+        if threads == 0 || threads >= t.measured_with {
+            return None;
+        }
+        let n = f64::from(threads);
+        let bw =
+            (t.one_thread_bandwidth_gbs * BANDWIDTH_GB_BYTES * n).min(self.bandwidth_bytes_per_s());
+        let all_flops = self.fp32_tflops.map_or(f64::INFINITY, |x| x * 1e12);
+        let flops = (t.one_thread_fp32_tflops * 1e12 * n).min(all_flops);
+        Some((bw, flops))
+    }
+
     /// Device memory in bytes, when the entry has a fixed size.
     pub fn memory_bytes(&self) -> Option<f64> {
         self.memory_gb.map(|gb| gb * MEMORY_GB_BYTES)
@@ -194,5 +226,42 @@ impl Hardware {
         }
         let section = field.split('.').next()?;
         self.status.get(section).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn fewer_threads_get_the_one_thread_figures_times_threads_capped_by_all() {
+        let text = r#"
+id = "local"
+name = "This machine"
+vendor = "AMD"
+class = "cpu"
+memory_bandwidth_gbs = 16.0
+fp32_tflops = 0.1
+[threads]
+measured_with = 4
+one_thread_bandwidth_gbs = 8.0
+one_thread_fp32_tflops = 0.03
+"#;
+        let h = crate::load::parse_hardware(std::path::Path::new("local.toml"), text).unwrap();
+        let (bw, flops) = h.for_threads(1).unwrap();
+        assert_eq!(bw, 8.0 * BANDWIDTH_GB_BYTES);
+        assert!((flops - 0.03e12).abs() < 1.0);
+        // Three threads would read 24 GB/s alone, but all four measured 16.
+        let (bw, flops) = h.for_threads(3).unwrap();
+        assert_eq!(bw, 16.0 * BANDWIDTH_GB_BYTES);
+        assert!((flops - 0.09e12).abs() < 1.0);
+        assert!(h.for_threads(4).is_none() && h.for_threads(0).is_none());
+        let bad = text.replace("measured_with = 4", "measured_with = 0");
+        let err = crate::load::parse_hardware(std::path::Path::new("local.toml"), &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("measured_with"), "{err}");
     }
 }

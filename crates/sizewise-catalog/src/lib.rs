@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 pub use calibration::Calibration;
 pub use error::CatalogError;
 pub use fact::{Estimate, Status};
-pub use hardware::{CloudPrice, Hardware, HardwareClass, PurchasePrice};
+pub use hardware::{CloudPrice, Hardware, HardwareClass, PurchasePrice, ThreadScaling};
 pub use model::{ApiPrice, Architecture, Category, Mlp, Model, Norm, PerLayer, Position, Score};
 
 mod embedded {

@@ -355,6 +355,17 @@ fn validate_hardware(path: &Path, text: &str, h: Hardware) -> Result<Hardware, C
         c.positive("usd", Some(p.usd))?;
         c.date("as_of", &p.as_of)?;
     }
+    if let Some(t) = &h.threads {
+        if t.measured_with == 0 {
+            return Err(c.fail(
+                "measured_with",
+                "must be at least 1 thread".into(),
+                "write how many threads the all-core figures were measured with",
+            ));
+        }
+        c.positive("one_thread_bandwidth_gbs", Some(t.one_thread_bandwidth_gbs))?;
+        c.positive("one_thread_fp32_tflops", Some(t.one_thread_fp32_tflops))?;
+    }
     Ok(h)
 }
 

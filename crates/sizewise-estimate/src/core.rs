@@ -98,6 +98,10 @@ pub struct Scenario {
     /// calibration); applied only when the engine is llama.cpp. `None` lets the caller's
     /// catalog supply one; [`PriorScale::NONE`] asks for the priors alone.
     pub calibration: Option<PriorScale>,
+    /// CPU threads the engine runs; on a CPU whose figures say how they scale with
+    /// threads (`sizewise probe`'s `local`), fewer threads get less bandwidth and compute.
+    /// `None`: all of them.
+    pub threads: Option<u32>,
 }
 
 impl Default for Scenario {
@@ -122,6 +126,7 @@ impl Default for Scenario {
             network_rtt_ms: 0.0,
             weight_bits: None,
             calibration: None,
+            threads: None,
         }
     }
 }
@@ -576,6 +581,17 @@ pub fn deployment(h: &Hardware, s: &Scenario) -> Result<Deployment, EstimateErro
             });
         }
     };
+    // An engine that runs fewer threads than a measured CPU's figures were taken with gets
+    // what that many threads reach.
+    let (bandwidth, peak) = match s.threads.and_then(|t| h.for_threads(t)) {
+        Some((bw, flops)) => {
+            let share = h
+                .fp32_tflops
+                .map_or(1.0, |all| (flops / (all * 1e12)).min(1.0));
+            (bw, peak * share)
+        }
+        None => (h.bandwidth_bytes_per_s(), peak),
+    };
     let (link_bw, link_latency_s) = match h.interconnect_gbs {
         Some(g) => (g * 1e9, 10e-6),
         // PCIe 4.0 x16, about 25 GB/s in practice, with a higher launch latency.
@@ -587,7 +603,7 @@ pub fn deployment(h: &Hardware, s: &Scenario) -> Result<Deployment, EstimateErro
         priors: pri,
         peak_flops: peak,
         compute,
-        bandwidth: h.bandwidth_bytes_per_s(),
+        bandwidth,
         memory_bytes,
         usable_fraction: usable_fraction(h.class),
         kv_bytes: match s.kv_precision {
@@ -615,13 +631,17 @@ fn prefill_chunk(e: Engine) -> f64 {
     }
 }
 
-fn runtime_bytes(d: &Deployment, class: HardwareClass) -> f64 {
+fn runtime_bytes(d: &Deployment, class: HardwareClass, vocab: f64) -> f64 {
     let gib = 1024f64.powi(3);
+    let mib = 1024f64.powi(2);
     match (d.engine, class.is_gpu()) {
         (Engine::Vllm | Engine::TrtLlm, _) => 1.0 * gib,
         (Engine::Transformers, _) => 0.8 * gib,
         (Engine::LlamaCpp, true) => 0.4 * gib,
-        (Engine::LlamaCpp, false) => 0.1 * gib,
+        // The process, llama.cpp's context and compute buffers, and the vocabulary's tables
+        // (token strings and maps, about 256 bytes per token): fitted to peak RSS of
+        // SmolLM2-135M, Gemma 3 270M and Qwen2.5-0.5B on a CPU (docs/VALIDATION.md).
+        (Engine::LlamaCpp, false) => 40.0 * mib + 256.0 * vocab,
     }
 }
 
@@ -665,7 +685,16 @@ fn timing(
     // Prefill of one prompt.
     let prefill = |tokens: f64, seqs: f64| -> f64 {
         let per_seq = tokens / seqs;
-        let flops = 2.0 * a.params.matmul_active * tokens + seqs * a.attn_prefill(per_seq);
+        // Serving engines compute logits for the last prompt token only; eager
+        // `transformers` computes them for every position.
+        let logits_tokens = if d.engine == Engine::Transformers {
+            tokens
+        } else {
+            seqs
+        };
+        let flops = 2.0 * (a.params.matmul_active - a.params.lm_head) * tokens
+            + 2.0 * a.params.lm_head * logits_tokens
+            + seqs * a.attn_prefill(per_seq);
         let passes = (tokens / chunk).ceil().max(1.0);
         let read = passes * a.weights_read(tokens.min(chunk)) * wbytes;
         (flops / flops_rate).max(read / bw) + passes * a.layers * layer_s + comm(tokens)
@@ -739,7 +768,7 @@ pub fn estimate_numbers(
         // Eager attention materialises the score matrix of one layer.
         activation_bytes += b * a.heads * p * p * 2.0;
     }
-    let runtime = runtime_bytes(&d, h.class);
+    let runtime = runtime_bytes(&d, h.class, a.vocab);
     let per_device_need = (weights_bytes + kv_bytes) / g + activation_bytes + runtime;
     let usable = d.memory_bytes * d.usable_fraction;
     let fits = per_device_need <= usable;

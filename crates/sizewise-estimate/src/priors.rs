@@ -90,7 +90,7 @@ pub struct Priors {
 }
 
 const GPU_BASIS: &str = "fitted across published GPU measurements (FasterTransformer 13B on A100 via Kipply; llama.cpp on P40 and RTX 3080): decode 62-90% of peak bandwidth plus a per-layer launch cost; see docs/VALIDATION.md";
-const CPU_BASIS: &str = "llama.cpp on CPUs reaches about half to three quarters of theoretical DRAM bandwidth (STREAM-like); calibrate with `sizewise probe` and `bench --gguf`";
+const CPU_BASIS: &str = "llama.cpp on CPUs: decode reads weights at about half to three quarters of DRAM bandwidth (STREAM-like); its quantized matrix products (int8 dot products) reach 35-90% of the f32 SIMD peak, higher for wider models, as `bench --gguf` measured from 135M to 1.2B parameters on a 2-vCPU EPYC (docs/VALIDATION.md); calibrate with `sizewise probe` and `bench --gguf`";
 const APPLE_BASIS: &str =
     "llama.cpp Metal on Apple silicon: decode about 60-85% of unified-memory bandwidth";
 const MOBILE_BASIS: &str =
@@ -162,7 +162,7 @@ pub fn priors(
             basis: GPU_BASIS,
         }),
         (Engine::LlamaCpp, Cpu) => Ok(Priors {
-            prefill_mfu: Tri::new(0.10, 0.25, 0.45),
+            prefill_mfu: Tri::new(0.35, 0.60, 0.90),
             decode_bw: Tri::new(0.45, 0.60, 0.75),
             per_layer_s: Tri::new(40.0 * us, 15.0 * us, 5.0 * us),
             per_request_s: Tri::new(10.0 * ms, 3.0 * ms, 1.0 * ms),

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use sizewise_catalog::hardware::{BANDWIDTH_GB_BYTES, MEMORY_GB_BYTES};
-use sizewise_catalog::{Hardware, HardwareClass, Status};
+use sizewise_catalog::{Hardware, HardwareClass, Status, ThreadScaling};
 
 use crate::{ProbeError, ProbeResult};
 
@@ -98,6 +98,11 @@ pub fn hardware_entry(r: &ProbeResult) -> Hardware {
         sources,
         status,
         notes: Some(notes),
+        threads: Some(ThreadScaling {
+            measured_with: u32::try_from(r.threads).unwrap_or(u32::MAX).max(1),
+            one_thread_bandwidth_gbs: round4(bw.one_core.read_bytes_per_s / BANDWIDTH_GB_BYTES),
+            one_thread_fp32_tflops: round4(mm.single_thread.flops_per_s / 1e12),
+        }),
     }
 }
 

@@ -167,6 +167,11 @@ pub struct BenchArgs {
     /// `local` use it).
     #[arg(long, requires = "gguf")]
     pub no_calibrate: bool,
+    /// With --gguf: read the model into memory instead of mapping the file (llama-bench's
+    /// `-mmp 0`). Peak RSS then counts the process's own memory only: with a mapping, the
+    /// pages of weights that llama.cpp repacks for its CPU kernels stay resident twice.
+    #[arg(long, requires = "gguf")]
+    pub no_mmap: bool,
     #[command(flatten)]
     pub store: StoreArgs,
 }

@@ -86,6 +86,7 @@ impl LocalTarget {
         prompt_tokens: u64,
         output_tokens: u64,
         context_tokens: u64,
+        threads: u32,
     ) -> Result<LocalTarget, String> {
         if !catalog.hardware().any(|h| h.id == sizewise_probe::LOCAL_ID) {
             return Err(
@@ -104,6 +105,7 @@ impl LocalTarget {
             prompt_tokens,
             output_tokens,
             context: Some(context_tokens),
+            threads: Some(threads),
             ..sizewise_estimate::Scenario::default()
         };
         Ok(LocalTarget { model, scenario })
@@ -187,7 +189,7 @@ pub fn local_estimate(catalog: &Catalog, target: &Result<LocalTarget, String>) -
     };
     v["hardware"] = json!(sizewise_probe::LOCAL_ID);
     v["basis"] = json!(
-        "estimated from the GGUF's architecture and `sizewise probe`'s bandwidth and matmul figures, before calibration"
+        "estimated from the GGUF's architecture and `sizewise probe`'s bandwidth and matmul figures for the threads used, before calibration"
     );
     let engine = sizewise_estimate::Engine::LlamaCpp.name();
     if let Some(c) = catalog.calibration(sizewise_probe::LOCAL_ID, engine)
@@ -405,6 +407,7 @@ mod engine_bench {
             "repetitions": args.repetitions,
             "warmup": args.warmup.min(1),
             "threads": threads,
+            "mmap": !args.no_mmap,
             "seed": args.seed,
         });
         let run = match &store {
@@ -436,6 +439,7 @@ mod engine_bench {
                 threads,
                 context_tokens: Some(context),
                 batch_tokens: prompt_tokens.clamp(32, 2048),
+                use_mmap: !args.no_mmap,
                 ..LoadOptions::default()
             },
         )
@@ -512,6 +516,7 @@ mod engine_bench {
             u64::from(prompt_tokens),
             u64::from(output_tokens),
             u64::from(context),
+            threads,
         );
         let estimate = local_estimate(catalog, &target);
         let decode = stat(|s| s.decode_tokens_per_s);
@@ -520,10 +525,7 @@ mod engine_bench {
         let mut v = json!({
             "gguf": path.display().to_string(),
             "model": info.name,
-            "synthetic": gguf
-                .get("sizewise.synthetic")
-                .and_then(|x| x.as_bool())
-                .unwrap_or(false),
+            "synthetic": gguf.is_synthetic(),
             "architecture": info.architecture,
             "parameters": info.parameters,
             "model_bytes": info.model_bytes,
@@ -532,6 +534,7 @@ mod engine_bench {
             "context_tokens": info.context_tokens,
             "engine": "llama.cpp (in process)",
             "threads": info.threads,
+            "mmap": !args.no_mmap,
             "prompt_tokens": prompt_tokens,
             "output_tokens": output_tokens,
             "repetitions": samples.len(),
@@ -623,7 +626,11 @@ mod engine_bench {
             v["output_tokens"],
             v["repetitions"],
         );
-        let mut t = crate::table::new(&["metric", "measured (mean ± sd)", "estimated for `local`"]);
+        let mut t = crate::table::new(&[
+            "metric",
+            "measured (mean ± sd)",
+            "estimated for `local` (priors)",
+        ]);
         let est = &v["estimate"];
         let e = |key: &str, unit: &str| {
             est[key]
@@ -669,8 +676,37 @@ mod engine_bench {
             "-".to_string(),
         ]);
         println!("{t}");
+        if v["synthetic"].as_bool() == Some(true) {
+            println!(
+                "synthetic weights (written by `sizewise synth`): the speed and memory are real, the text it generates is not"
+            );
+        }
         if let Some(why) = est["unavailable"].as_str() {
             println!("no estimate: {why}");
+        }
+        if let Some(basis) = est["calibrated"]["basis"].as_str() {
+            println!(
+                "calibrated estimate: generation {:.1} tokens/s, prompt processing {:.1} tokens/s ({basis})",
+                est["calibrated"]["decode_tokens_per_s"]
+                    .as_f64()
+                    .unwrap_or(f64::NAN),
+                est["calibrated"]["prefill_tokens_per_s"]
+                    .as_f64()
+                    .unwrap_or(f64::NAN),
+            );
+        }
+        match (
+            v["calibration"]["written"].as_bool(),
+            v["calibration"]["path"].as_str(),
+        ) {
+            (Some(true), Some(path)) => println!(
+                "calibration of llama.cpp on `local` written to {path} (--no-calibrate to leave it)"
+            ),
+            (Some(false), _) => println!(
+                "no calibration written: {}",
+                v["calibration"]["why"].as_str().unwrap_or("unknown")
+            ),
+            _ => {}
         }
         if let Some(id) = v["run_id"].as_str() {
             println!("saved as run {id} (sizewise runs show {id})");

@@ -62,6 +62,11 @@ pub struct ScenarioArgs {
     /// and use the published efficiency priors alone.
     #[arg(long)]
     pub no_calibration: bool,
+    /// CPU threads the engine runs. On hardware `local` (from `sizewise probe`, which
+    /// measures one thread and all of them), fewer threads get less bandwidth and compute
+    /// [default: all].
+    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u32).range(1..))]
+    pub threads: Option<u32>,
     /// Training with full activation recomputation (8·N·D FLOPs instead of 6·N·D).
     #[arg(long)]
     pub recompute: bool,
@@ -125,6 +130,7 @@ impl ScenarioArgs {
             network_rtt_ms: self.network_rtt_ms,
             weight_bits: None,
             calibration: self.no_calibration.then_some(PriorScale::NONE),
+            threads: self.threads,
         })
     }
 }

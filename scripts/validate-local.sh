@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Estimate against measurement on this machine (docs/VALIDATION.md, "This machine"):
+# `sizewise probe`, then `bench --gguf` on Gemma 3 270M Q4_K_M (which writes the calibration),
+# SmolLM2-135M Q4_1, and synthetic Qwen2.5-0.5B and Llama 3.2 1B Q4_K_M files (`sizewise
+# synth`; the Llama one also with --no-mmap), each measured with the estimate before calibration and after calibrating on
+# Gemma 3 270M. Prints the Markdown table. Runs in a scratch config and store, so your own
+# `local` hardware entry and calibration are left alone.
+#
+#   scripts/validate-local.sh [PROMPT_TOKENS=256] [OUTPUT_TOKENS=64] [REPETITIONS=3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+prompt=${1:-256}
+output=${2:-64}
+reps=${3:-3}
+models=${SIZEWISE_MODELS_DIR:-.cache/models}
+for f in SmolLM2-135M-Instruct.Q4_1.gguf gemma-3-270m-q4_k_m.gguf; do
+  [ -f "$models/$f" ] || { echo "no $models/$f: run scripts/fetch-test-models.sh" >&2; exit 2; }
+done
+
+cargo build --release --locked --features llama -p sizewise --bin sizewise >&2
+bin=${CARGO_TARGET_DIR:-target}/release/sizewise
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+export XDG_CONFIG_HOME=$scratch/config SIZEWISE_STORE=$scratch/runs.db
+unset SIZEWISE_CATALOG
+
+echo "probe" >&2
+"$bin" probe --seconds 10 --json >"$scratch/probe.json"
+for m in qwen2.5-0.5b llama-3.2-1b; do
+  echo "synth $m" >&2
+  "$bin" synth "$m" --precision q4_k_m -o "$scratch/$m.synth.gguf" --json >/dev/null
+done
+
+bench() { # FILE OUT [extra args]
+  local file=$1 out=$2; shift 2
+  echo "bench --gguf $(basename "$file")" >&2
+  "$bin" bench --gguf "$file" --prompt-tokens "$prompt" --output-tokens "$output" \
+    --repetitions "$reps" --json "$@" >"$out"
+}
+bench "$models/gemma-3-270m-q4_k_m.gguf" "$scratch/1.json"
+bench "$models/SmolLM2-135M-Instruct.Q4_1.gguf" "$scratch/2.json" --no-calibrate
+bench "$scratch/qwen2.5-0.5b.synth.gguf" "$scratch/3.json" --no-calibrate
+bench "$scratch/llama-3.2-1b.synth.gguf" "$scratch/4.json" --no-calibrate
+# The same file read into memory: peak RSS without the mapped pages of repacked weights.
+bench "$scratch/llama-3.2-1b.synth.gguf" "$scratch/5.json" --no-calibrate --no-mmap
+
+python3 - "$scratch" <<'PY'
+import json, sys, os
+d = sys.argv[1]
+probe = json.load(open(os.path.join(d, "probe.json")))
+rows = [json.load(open(os.path.join(d, f"{i}.json"))) for i in range(1, 6)]
+first = rows[0]
+print(f"probe: read bandwidth {probe['memory_bandwidth_bytes_per_s'] / 1e9:.1f} GB/s (all cores), "
+      f"f32 matmul {probe['matmul_f32_flops_per_s'] / 1e9:.1f} GFLOP/s; "
+      f"bench: {first['threads']} thread(s), {first['prompt_tokens']} prompt + {first['output_tokens']} output tokens, "
+      f"{first['repetitions']} repetitions; calibrated on {first['model']}\n")
+print("| model | weights | parameters | file | decode measured (tokens/s) | estimate before calibration | after calibration | prefill measured (tokens/s) | before | after | peak RSS | estimated memory |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+def pct(m, e):
+    return f"{e:.1f} ({(e / m - 1) * 100:+.0f}%)" if e else "-"
+for i, v in enumerate(rows):
+    e = v["estimate"]
+    c = e.get("calibrated") or {}
+    dm, pm = v["decode_tokens_per_s"], v["prefill_tokens_per_s"]
+    after_d = "calibration model" if i == 0 else pct(dm["mean"], c.get("decode_tokens_per_s"))
+    after_p = "calibration model" if i == 0 else pct(pm["mean"], c.get("prefill_tokens_per_s"))
+    rss, mem = v["peak_rss_bytes"], e.get("memory_bytes")
+    mem_s = f"{mem / 2**20:.0f} MiB ({(mem / rss - 1) * 100:+.0f}%)" if mem else "-"
+    name = v["model"] + ("" if v.get("mmap", True) else " (--no-mmap)")
+    print(f"| {name} | {'synthetic' if v['synthetic'] else 'real'} | {v['parameters'] / 1e6:.0f}M "
+          f"| {v['model_bytes'] / 2**20:.0f} MiB | {dm['mean']:.1f} ± {dm['sd']:.1f} | {pct(dm['mean'], e.get('decode_tokens_per_s'))} "
+          f"| {after_d} | {pm['mean']:.1f} ± {pm['sd']:.1f} | {pct(pm['mean'], e.get('prefill_tokens_per_s'))} | {after_p} "
+          f"| {rss / 2**20:.0f} MiB | {mem_s} |")
+PY
