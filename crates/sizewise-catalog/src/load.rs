@@ -369,6 +369,57 @@ fn validate_hardware(path: &Path, text: &str, h: Hardware) -> Result<Hardware, C
     Ok(h)
 }
 
+/// Parses and validates one calibration file (`DIR/calibration/*.toml`).
+pub fn parse_calibration(path: &Path, text: &str) -> Result<Calibration, CatalogError> {
+    let cal: Calibration = parse(path, text, "calibration")?;
+    let c = Check { path, text };
+    if cal.hardware.is_empty() || cal.engine.is_empty() {
+        return Err(c.fail(
+            if cal.hardware.is_empty() {
+                "hardware"
+            } else {
+                "engine"
+            },
+            "must name the hardware id and the engine the calibration applies to".into(),
+            "this file is written by `sizewise bench --gguf`: delete it, or run that command again",
+        ));
+    }
+    let (lo, hi) = crate::calibration::SCALE_RANGE;
+    for (field, v) in [
+        ("decode_bandwidth_scale", cal.decode_bandwidth_scale),
+        ("prefill_compute_scale", cal.prefill_compute_scale),
+    ] {
+        if !(v.is_finite() && (lo..=hi).contains(&v)) {
+            return Err(c.fail(
+                field,
+                format!("must be a finite number between {lo} and {hi}, found {v}"),
+                "this file is written by `sizewise bench --gguf`: delete it, or run that command again to measure a new one",
+            ));
+        }
+    }
+    for (field, v) in [
+        (
+            "measured_decode_tokens_per_s",
+            cal.measured_decode_tokens_per_s,
+        ),
+        (
+            "measured_prefill_tokens_per_s",
+            cal.measured_prefill_tokens_per_s,
+        ),
+        (
+            "estimated_decode_tokens_per_s",
+            cal.estimated_decode_tokens_per_s,
+        ),
+        (
+            "estimated_prefill_tokens_per_s",
+            cal.estimated_prefill_tokens_per_s,
+        ),
+    ] {
+        c.positive(field, Some(v))?;
+    }
+    Ok(cal)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -430,55 +481,4 @@ mod tests {
             .to_string();
         assert!(err.contains("kv_heads"), "{err}");
     }
-}
-
-/// Parses and validates one calibration file (`DIR/calibration/*.toml`).
-pub fn parse_calibration(path: &Path, text: &str) -> Result<Calibration, CatalogError> {
-    let cal: Calibration = parse(path, text, "calibration")?;
-    let c = Check { path, text };
-    if cal.hardware.is_empty() || cal.engine.is_empty() {
-        return Err(c.fail(
-            if cal.hardware.is_empty() {
-                "hardware"
-            } else {
-                "engine"
-            },
-            "must name the hardware id and the engine the calibration applies to".into(),
-            "this file is written by `sizewise bench --gguf`: delete it, or run that command again",
-        ));
-    }
-    let (lo, hi) = crate::calibration::SCALE_RANGE;
-    for (field, v) in [
-        ("decode_bandwidth_scale", cal.decode_bandwidth_scale),
-        ("prefill_compute_scale", cal.prefill_compute_scale),
-    ] {
-        if !(v.is_finite() && (lo..=hi).contains(&v)) {
-            return Err(c.fail(
-                field,
-                format!("must be a finite number between {lo} and {hi}, found {v}"),
-                "this file is written by `sizewise bench --gguf`: delete it, or run that command again to measure a new one",
-            ));
-        }
-    }
-    for (field, v) in [
-        (
-            "measured_decode_tokens_per_s",
-            cal.measured_decode_tokens_per_s,
-        ),
-        (
-            "measured_prefill_tokens_per_s",
-            cal.measured_prefill_tokens_per_s,
-        ),
-        (
-            "estimated_decode_tokens_per_s",
-            cal.estimated_decode_tokens_per_s,
-        ),
-        (
-            "estimated_prefill_tokens_per_s",
-            cal.estimated_prefill_tokens_per_s,
-        ),
-    ] {
-        c.positive(field, Some(v))?;
-    }
-    Ok(cal)
 }
