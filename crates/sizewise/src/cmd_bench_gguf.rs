@@ -159,6 +159,19 @@ impl LocalTarget {
                 break;
             }
         }
+        // A decode the estimate holds compute-bound, or factors at the end of their range,
+        // cannot reach the measurement: such a calibration would mislead later estimates.
+        let n = self.numbers(catalog, Some(scale))?;
+        for (what, estimated, measured) in [
+            ("generation", n.decode_tokens_per_s.p50, decode),
+            ("prompt processing", n.prefill_tokens_per_s.p50, prefill),
+        ] {
+            if (estimated / measured - 1.0).abs() > 0.02 {
+                return Err(format!(
+                    "the estimate cannot reach the measured {what} speed ({estimated:.1} against {measured:.1} tokens/s) within the calibration's range: `local`'s figures look wrong for this machine (a busy machine, or a debug build of sizewise, when `sizewise probe` ran?); run `sizewise probe` again"
+                ));
+            }
+        }
         Ok(scale)
     }
 }

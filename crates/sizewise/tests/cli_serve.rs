@@ -336,12 +336,11 @@ fn bench_gguf_json_has_the_contract_keys_and_calibrates_local() {
     );
     assert_eq!(v["calibration"]["written"], false, "{v}");
 
-    json_of(
-        &sizewise_in(home.path())
-            .args(["probe", "--seconds", "1", "--json"])
-            .output()
-            .unwrap(),
-    );
+    // What `sizewise probe` writes, with figures of a small x86 machine: a probe run by a
+    // debug test binary would measure unoptimised code.
+    let hardware = home.path().join("config/sizewise/catalog/hardware");
+    std::fs::create_dir_all(&hardware).unwrap();
+    std::fs::write(hardware.join("local.toml"), LOCAL_TOML).unwrap();
     // Measured against the priors alone, then written as the calibration of `local`.
     let v = bench(&[]);
     let estimate = &v["estimate"];
@@ -399,6 +398,28 @@ fn bench_gguf_json_has_the_contract_keys_and_calibrates_local() {
     );
     assert!(!notes(&estimate(&["--no-calibration"])).contains("calibrated"));
 }
+
+/// A `local` hardware entry as `sizewise probe` writes it.
+const LOCAL_TOML: &str = r#"
+id = "local"
+name = "This machine (test)"
+vendor = "AMD"
+class = "cpu"
+memory_gb = 24.0
+memory_bandwidth_gbs = 16.0
+fp32_tflops = 0.09
+notes = "figures of a 2-vCPU EPYC, written by the test"
+
+[sources]
+memory_gb = "test fixture"
+memory_bandwidth_gbs = "test fixture"
+fp32_tflops = "test fixture"
+
+[threads]
+measured_with = 2
+one_thread_bandwidth_gbs = 8.0
+one_thread_fp32_tflops = 0.05
+"#;
 
 /// A bare number `key = value` of a TOML text.
 fn toml_number(text: &str, key: &str) -> f64 {
