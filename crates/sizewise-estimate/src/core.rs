@@ -657,15 +657,28 @@ struct Timing {
     prefill_batch: f64,
 }
 
-fn timing(
-    a: &ArchSummary,
-    d: &Deployment,
-    s: &Scenario,
+/// One point of the efficiency bands, as [`timing`] uses it.
+struct Efficiency {
+    /// Share of peak FLOPs in prefill.
     mfu: f64,
+    /// Share of peak FLOPs for decode's compute term.
+    decode_mfu: f64,
+    /// Share of peak bandwidth in decode.
     bw_eff: f64,
+    /// Fixed time per layer per pass, seconds.
     layer_s: f64,
+    /// Fixed time per request, seconds.
     req_s: f64,
-) -> Timing {
+}
+
+fn timing(a: &ArchSummary, d: &Deployment, s: &Scenario, e: Efficiency) -> Timing {
+    let Efficiency {
+        mfu,
+        decode_mfu,
+        bw_eff,
+        layer_s,
+        req_s,
+    } = e;
     let g = s.gpus.max(1) as f64;
     let b = s.batch.max(1) as f64;
     let p = s.prompt_tokens as f64;
@@ -704,7 +717,8 @@ fn timing(
     let kv_read = b * a.kv_elems(ctx) * d.kv_bytes;
     let step_bytes = a.weights_read(b) * wbytes + kv_read;
     let step_flops = b * (2.0 * a.params.matmul_active + a.attn_token(ctx));
-    let tpot = (step_bytes / bw).max(step_flops / flops_rate) + a.layers * layer_s + comm(b);
+    let decode_flops_rate = d.peak_flops * decode_mfu * g * tp_efficiency(g);
+    let tpot = (step_bytes / bw).max(step_flops / decode_flops_rate) + a.layers * layer_s + comm(b);
     Timing {
         ttft,
         tpot,
@@ -788,7 +802,19 @@ pub fn estimate_numbers(
     }
 
     let pri = d.priors;
-    let run = |mfu: f64, bw: f64, layer: f64, req: f64| timing(a, &d, s, mfu, bw, layer, req);
+    // A calibration's prefill factor comes from prompt processing; decode's compute term
+    // keeps the prior, so that a short benchmark prompt does not cap generation speed.
+    let prefill_factor = d.calibration.map_or(1.0, |c| c.prefill_mfu);
+    let run = |mfu: f64, bw: f64, layer: f64, req: f64| {
+        let e = Efficiency {
+            mfu,
+            decode_mfu: mfu / prefill_factor,
+            bw_eff: bw,
+            layer_s: layer,
+            req_s: req,
+        };
+        timing(a, &d, s, e)
+    };
     let fast = run(
         pri.prefill_mfu.hi,
         pri.decode_bw.hi,
