@@ -472,6 +472,9 @@ impl Exec<'_> {
         let done = std::sync::atomic::AtomicBool::new(false);
         let mut first_error: Option<RequestError> = None;
         let mut n_events = 0usize;
+        // Tokens that whole characters may have joined into one event (emoji, CJK): a
+        // server sends text, not bytes, so these never count against the strict check.
+        let mut multibyte_slack: u64 = 0;
         let mut on_event = |data: &[u8], t: u64| {
             if done.load(std::sync::atomic::Ordering::Relaxed) {
                 return;
@@ -479,6 +482,9 @@ impl Exec<'_> {
             n_events += 1;
             let info = classify(data);
             let kind = info.kind.unwrap_or(EventKind::Empty);
+            if kind.is_token() {
+                multibyte_slack += u64::from(info.multibyte_slack);
+            }
             rec.events.push(Event {
                 t_ns: t,
                 kind,
@@ -576,10 +582,11 @@ impl Exec<'_> {
         let error = error.or_else(|| {
             let used = rec.usage.and_then(|u| u.completion_tokens)?;
             let seen = rec.token_events();
-            (self.strict_token_count && seen < used).then(|| RequestError {
+            (self.strict_token_count && seen + multibyte_slack < used).then(|| RequestError {
                 kind: ErrorKind::TruncatedStream,
                 message: format!(
-                    "usage says {used} completion tokens but only {seen} token events arrived \
+                    "usage says {used} completion tokens but only {seen} token events arrived, \
+                     and their multi-byte characters explain at most {multibyte_slack} more \
                      (a server that sends several tokens per event needs --lenient-token-count, \
                      strict_token_count = false in the library)"
                 ),

@@ -237,8 +237,10 @@ pub struct BenchConfig {
     /// rejects unknown fields, so it is off by default).
     pub ignore_eos: bool,
     /// Treat a stream whose token-carrying events are fewer than `usage.completion_tokens` as
-    /// `truncated_stream` (default on). Turn off for servers that pack several tokens into
-    /// one chunk (speculative decoding, stream intervals).
+    /// `truncated_stream` (default on). Multi-byte characters are allowed for: a character of
+    /// n UTF-8 bytes may be n byte-level tokens that a server sends as one piece of text.
+    /// Turn off for servers that pack several tokens into one chunk (speculative decoding,
+    /// stream intervals).
     pub strict_token_count: bool,
     /// Counts output tokens from the streamed text when the server sends no `usage` (the text
     /// of token events is kept only when this is set). `None`: count token events.

@@ -132,6 +132,9 @@ impl SseParser {
 #[derive(Debug, Default)]
 pub(crate) struct ChunkInfo {
     pub kind: Option<EventKind>,
+    /// How many more tokens than events this event's text may stand for: a character of
+    /// n UTF-8 bytes can be n byte-level tokens, and a server sends it whole, in one event.
+    pub multibyte_slack: u32,
     pub usage: Option<Usage>,
     pub finish_reason: Option<String>,
     pub error: Option<String>,
@@ -157,11 +160,19 @@ pub(crate) fn classify(data: &[u8]) -> ChunkInfo {
     };
     let choice = view.choices.0;
     let (mut content, mut reasoning, mut role, mut finish) = (0, 0, false, None);
+    let mut multibyte_slack = 0;
     if let Some(c) = choice {
-        content = c.text.map_or(0, |s| s.0);
+        let mut add = |text: Option<StrLen>, to: &mut usize| {
+            if let Some(t) = text {
+                *to += t.len;
+                multibyte_slack += t.multibyte_slack;
+            }
+        };
+        add(c.text, &mut content);
         if let Some(d) = c.delta {
-            content += d.content.map_or(0, |s| s.0);
-            reasoning = d.reasoning_content.map_or(0, |s| s.0) + d.reasoning.map_or(0, |s| s.0);
+            add(d.content, &mut content);
+            add(d.reasoning_content, &mut reasoning);
+            add(d.reasoning, &mut reasoning);
             role = d.role.is_some();
         }
         finish = c.finish_reason;
@@ -183,6 +194,7 @@ pub(crate) fn classify(data: &[u8]) -> ChunkInfo {
     };
     ChunkInfo {
         kind: Some(kind),
+        multibyte_slack,
         usage: view.usage,
         finish_reason: finish,
         error: view.error.map(|e| {
@@ -225,8 +237,12 @@ struct DeltaView {
     role: Option<IgnoredAny>,
 }
 
-/// The length of a JSON string, read without allocating.
-struct StrLen(usize);
+/// The length of a JSON string, read without allocating, and its multi-byte slack (the sum,
+/// over its non-ASCII characters, of their UTF-8 length less one).
+struct StrLen {
+    len: usize,
+    multibyte_slack: u32,
+}
 
 impl<'de> Deserialize<'de> for StrLen {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -237,7 +253,15 @@ impl<'de> Deserialize<'de> for StrLen {
                 f.write_str("a string")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<StrLen, E> {
-                Ok(StrLen(v.len()))
+                let slack = if v.is_ascii() {
+                    0
+                } else {
+                    v.chars().map(|c| c.len_utf8() - 1).sum::<usize>()
+                };
+                Ok(StrLen {
+                    len: v.len(),
+                    multibyte_slack: u32::try_from(slack).unwrap_or(u32::MAX),
+                })
             }
         }
         d.deserialize_str(V)
@@ -346,5 +370,25 @@ mod tests {
         let e = classify(br#"{"error":{"message":"overloaded","code":503}}"#);
         assert_eq!(e.kind, Some(EventKind::Error));
         assert_eq!(e.error.as_deref(), Some("overloaded"));
+    }
+
+    #[test]
+    fn multi_byte_characters_give_slack_for_joined_tokens() {
+        let slack = |s: &str| classify(s.as_bytes()).multibyte_slack;
+        assert_eq!(slack(r#"{"choices":[{"delta":{"content":" It"}}]}"#), 0);
+        // U+1F331 is 4 UTF-8 bytes: up to 4 byte-level tokens in one event.
+        assert_eq!(slack(r#"{"choices":[{"delta":{"content":"🌱.."}}]}"#), 3);
+        // The same character escaped in JSON, and a 3-byte one in a completion's text.
+        assert_eq!(
+            slack(r#"{"choices":[{"delta":{"content":"\ud83c\udf31"}}]}"#),
+            3
+        );
+        assert_eq!(slack(r#"{"choices":[{"text":"ℚ"}]}"#), 2);
+        // Reasoning text counts too; a role chunk carries none.
+        assert_eq!(
+            slack(r#"{"choices":[{"delta":{"reasoning_content":"é"}}]}"#),
+            1
+        );
+        assert_eq!(slack(r#"{"choices":[{"delta":{"role":"assistant"}}]}"#), 0);
     }
 }
