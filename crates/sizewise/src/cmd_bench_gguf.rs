@@ -168,7 +168,7 @@ impl LocalTarget {
         ] {
             if (estimated / measured - 1.0).abs() > 0.02 {
                 return Err(format!(
-                    "the estimate cannot reach the measured {what} speed ({estimated:.1} against {measured:.1} tokens/s) within the calibration's range: `local`'s figures look wrong for this machine (a busy machine, or a debug build of sizewise, when `sizewise probe` ran?); run `sizewise probe` again"
+                    "the estimate cannot reach the measured {what} speed ({estimated:.1} against {measured:.1} tokens/s) within the calibration's range: either `local`'s figures do not describe this machine (was it busy, or was sizewise a debug build, when `sizewise probe` ran? run it again), or the benchmark was too short to time (try the default --prompt-tokens 512 --output-tokens 128)"
                 ));
             }
         }
