@@ -62,13 +62,33 @@ pub fn kv_cache_bytes(arch: &sizewise_gguf::GgufArchitecture, context: u64) -> O
     Some(layers * kv_heads * (k + v) * 2 * context)
 }
 
-/// The largest resident set this process has had, bytes.
+/// A `Key:   N kB` line of `/proc/self/status` (Linux), in bytes.
+fn proc_status_bytes(status: &str, key: &str) -> Option<u64> {
+    let rest = status
+        .lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))?;
+    let kb: u64 = rest.split_whitespace().next()?.parse().ok()?;
+    kb.checked_mul(1024)
+}
+
+/// The largest resident set this process has had, bytes (VmHWM).
 pub fn peak_rss_bytes() -> Option<u64> {
-    // VmHWM is the peak resident set, in kB, on Linux.
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+    proc_status_bytes(&status, "VmHWM")
+}
+
+/// The resident set now, split into the process's own memory (RssAnon) and pages of mapped
+/// files (RssFile: the program's and the model's): a mapped model's pages count in the
+/// second, and stay there after llama.cpp has copied (repacked) weights into memory of its
+/// own.
+pub fn rss_split_bytes() -> Value {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return Value::Null;
+    };
+    json!({
+        "anon": proc_status_bytes(&status, "RssAnon"),
+        "file": proc_status_bytes(&status, "RssFile"),
+    })
 }
 
 /// What the estimator needs to predict the benchmarked file on hardware `local`.
@@ -357,7 +377,7 @@ mod engine_bench {
 
     use super::{
         LocalTarget, MeanSd, Sample, add_ratios, calibrate, kv_cache_bytes, local_estimate,
-        peak_rss_bytes,
+        peak_rss_bytes, rss_split_bytes,
     };
     use crate::cmd_bench::{BenchArgs, BenchFormat};
 
@@ -557,6 +577,7 @@ mod engine_bench {
             "ttft_ms": stat(|s| s.ttft_ms),
             "tpot_ms": stat(|s| s.tpot_ms),
             "peak_rss_bytes": peak_rss,
+            "rss_at_end_bytes": rss_split_bytes(),
             "status": if cancelled { "incomplete" } else { "complete" },
             "estimate": estimate,
             "samples": samples,
@@ -677,6 +698,15 @@ mod engine_bench {
             bytes(&est["memory_bytes"]),
         ]);
         t.add_row(vec![
+            "resident at the end: own / mapped files".to_string(),
+            format!(
+                "{} / {}",
+                bytes(&v["rss_at_end_bytes"]["anon"]),
+                bytes(&v["rss_at_end_bytes"]["file"])
+            ),
+            "-".to_string(),
+        ]);
+        t.add_row(vec![
             "model file / KV cache".to_string(),
             format!("{} / {}", bytes(&v["model_bytes"]), bytes(&v["kv_bytes"])),
             "-".to_string(),
@@ -739,6 +769,17 @@ mod tests {
         assert_eq!(MeanSd::of(&[3.0]).unwrap().sd, 0.0);
         assert!(MeanSd::of(&[]).is_none());
         assert!(MeanSd::of(&[1.0, f64::NAN]).is_none());
+    }
+
+    #[test]
+    fn proc_status_lines_are_read_in_bytes() {
+        let status =
+            "VmHWM:\t  229924 kB\nRssAnon:\t   12 kB\nRssFile:\t 100 kB\nRssShmem:\t 0 kB\n";
+        assert_eq!(proc_status_bytes(status, "VmHWM"), Some(229_924 * 1024));
+        assert_eq!(proc_status_bytes(status, "RssFile"), Some(100 * 1024));
+        // A key is matched whole, not as a prefix of another.
+        assert_eq!(proc_status_bytes(status, "Rss"), None);
+        assert_eq!(proc_status_bytes("VmHWM: lots kB", "VmHWM"), None);
     }
 
     #[test]

@@ -325,6 +325,10 @@ fn bench_gguf_json_has_the_contract_keys_and_calibrates_local() {
     );
     assert_eq!(v["repetitions"], 2);
     assert_eq!(v["synthetic"], false);
+    // The mapped model's pages are resident file pages.
+    let file_pages = v["rss_at_end_bytes"]["file"].as_u64().unwrap();
+    assert!(file_pages > v["model_bytes"].as_u64().unwrap() / 2, "{v}");
+    assert!(v["rss_at_end_bytes"]["anon"].as_u64().unwrap() > 0, "{v}");
     assert_eq!(v["samples"].as_array().unwrap().len(), 2);
     assert!(v["run_id"].is_string(), "saved in the store: {v}");
     assert!(
