@@ -63,23 +63,37 @@ fn synthetic_note(file: &GgufFile) -> String {
     )
 }
 
-/// Reads `path` and builds a catalog model from its metadata and tensor table.
-/// Every fact's source is the file itself.
-pub fn model_from_gguf(path: &Path) -> Result<(Model, GgufWeights), CatalogError> {
-    let bad = |message: String, hint: &str| CatalogError::Invalid {
+/// The error for a GGUF file that cannot describe a model.
+fn invalid_gguf(path: &Path, message: String, hint: &str) -> CatalogError {
+    CatalogError::Invalid {
         path: path.to_path_buf(),
         line: 0,
         column: 0,
         field: None,
         message,
         hint: hint.to_string(),
-    };
+    }
+}
+
+/// Reads `path` and builds a catalog model from its metadata and tensor table.
+/// Every fact's source is the file itself.
+pub fn model_from_gguf(path: &Path) -> Result<(Model, GgufWeights), CatalogError> {
     let file = GgufFile::open(path).map_err(|e| {
-        bad(
+        invalid_gguf(
+            path,
             e.to_string(),
             "the file must be a GGUF model (llama.cpp's format); check that it was downloaded completely",
         )
     })?;
+    model_from_gguf_file(path, &file)
+}
+
+/// [`model_from_gguf`] for a file already read from `path`.
+pub fn model_from_gguf_file(
+    path: &Path,
+    file: &GgufFile,
+) -> Result<(Model, GgufWeights), CatalogError> {
+    let bad = |message: String, hint: &str| invalid_gguf(path, message, hint);
     let g = file.architecture();
     let arch_name = g.architecture.clone().unwrap_or_default();
     let need = |v: Option<u64>, key: &str| {
@@ -188,7 +202,7 @@ pub fn model_from_gguf(path: &Path) -> Result<(Model, GgufWeights), CatalogError
             g.file_type_name
                 .map(|t| format!(", file type {t}"))
                 .unwrap_or_default(),
-            synthetic_note(&file)
+            synthetic_note(file)
         )),
     };
     Ok((

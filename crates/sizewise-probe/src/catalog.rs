@@ -11,7 +11,7 @@ use crate::{ProbeError, ProbeResult};
 pub const LOCAL_ID: &str = "local";
 
 /// `x` to four significant digits (a measurement holds no more).
-fn round4(x: f64) -> f64 {
+pub fn round4(x: f64) -> f64 {
     if x == 0.0 || !x.is_finite() {
         return x;
     }

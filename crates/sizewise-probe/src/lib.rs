@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-pub use catalog::{LOCAL_ID, hardware_entry, hardware_toml};
+pub use catalog::{LOCAL_ID, hardware_entry, hardware_toml, round4};
 pub use system::{LoadAverage, SystemInfo};
 
 use bandwidth::{Arrays, Kernel};

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sizewise_catalog::Catalog;
 use sizewise_estimate::PriorScale;
+use sizewise_probe::round4;
 
 /// Mean and sample standard deviation of a series.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -103,6 +104,7 @@ impl LocalTarget {
     pub fn new(
         catalog: &Catalog,
         path: &std::path::Path,
+        gguf: &sizewise_gguf::GgufFile,
         prompt_tokens: u64,
         output_tokens: u64,
         context_tokens: u64,
@@ -113,8 +115,8 @@ impl LocalTarget {
                 "no hardware `local` yet: run `sizewise probe` to measure this machine".into(),
             );
         }
-        let (model, weights) =
-            sizewise_catalog::import::model_from_gguf(path).map_err(|e| e.to_string())?;
+        let (model, weights) = sizewise_catalog::import::model_from_gguf_file(path, gguf)
+            .map_err(|e| e.to_string())?;
         let scenario = sizewise_estimate::Scenario {
             precision: Some(crate::cmd_estimate::precision_of_file_type(
                 weights.file_type,
@@ -339,15 +341,6 @@ fn calibrate(
     }
 }
 
-/// `x` to four significant digits (a measurement holds no more).
-fn round4(x: f64) -> f64 {
-    if x == 0.0 || !x.is_finite() {
-        return x;
-    }
-    let scale = 10f64.powi(3 - x.abs().log10().floor() as i32);
-    (x * scale).round() / scale
-}
-
 /// `sizewise bench --gguf FILE`.
 #[cfg(not(feature = "llama"))]
 pub fn bench_gguf(_catalog: &Catalog, _args: crate::cmd_bench::BenchArgs) -> anyhow::Result<()> {
@@ -546,6 +539,7 @@ mod engine_bench {
         let target = LocalTarget::new(
             catalog,
             &path,
+            &gguf,
             u64::from(prompt_tokens),
             u64::from(output_tokens),
             u64::from(context),
