@@ -793,6 +793,14 @@ fn close_ids<'a>(
 pub fn hardware_by_id<'a>(catalog: &'a Catalog, id: &str) -> anyhow::Result<&'a Hardware> {
     match catalog.hardware_by_id(id) {
         Ok(h) => Ok(h),
+        // `local` is not in the catalog until this machine has been measured.
+        Err(CatalogError::UnknownHardware { id, .. })
+            if id.eq_ignore_ascii_case(sizewise_probe::LOCAL_ID) =>
+        {
+            anyhow::bail!(
+                "no hardware `local` yet: it is this machine, once measured\n  hint: run `sizewise probe` (about 6 s), then ask again"
+            )
+        }
         Err(CatalogError::UnknownHardware { id, suggestions }) => {
             let suggestions =
                 close_ids(&id, catalog.hardware().map(|h| h.id.as_str()), &suggestions);
@@ -881,5 +889,14 @@ mod tests {
                 assert!(tensor_parallel_ok(a, tp), "{id}: {g}");
             }
         }
+    }
+
+    #[test]
+    fn unknown_local_says_to_run_probe() {
+        let e = hardware_by_id(&catalog(), "local")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("sizewise probe"), "{e}");
     }
 }
