@@ -680,11 +680,8 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let cancel = Cancel::new();
     {
         let cancel = cancel.clone();
-        rt.spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                cancel.cancel();
-            }
-        });
+        crate::interrupt::on_interrupt(&rt, move || cancel.cancel())
+            .context("listening for Ctrl-C")?;
     }
     let sweep = levels.len() > 1;
     let mut outcomes = Vec::new();

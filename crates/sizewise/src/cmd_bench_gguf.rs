@@ -355,8 +355,6 @@ pub use engine_bench::bench_gguf;
 #[cfg(feature = "llama")]
 mod engine_bench {
     use std::ops::ControlFlow;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::Duration;
 
     use anyhow::Context;
@@ -373,24 +371,6 @@ mod engine_bench {
         peak_rss_bytes, rss_split_bytes,
     };
     use crate::cmd_bench::{BenchArgs, BenchFormat};
-
-    /// Ctrl-C sets a flag that the generation loop reads between tokens.
-    fn interrupt_flag() -> Arc<AtomicBool> {
-        let flag = Arc::new(AtomicBool::new(false));
-        let set = flag.clone();
-        std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            if rt.block_on(tokio::signal::ctrl_c()).is_ok() {
-                set.store(true, Ordering::SeqCst);
-            }
-        });
-        flag
-    }
 
     /// `sizewise bench --gguf FILE`.
     pub fn bench_gguf(catalog: &Catalog, args: BenchArgs) -> anyhow::Result<()> {
@@ -472,7 +452,7 @@ mod engine_bench {
         .with_context(|| format!("loading {}", path.display()))?;
         let info = engine.info().clone();
         let vocab_size = info.vocab_size;
-        let interrupted = interrupt_flag();
+        let interrupted = crate::interrupt::InterruptFlag::install();
         let gen_params = GenParams {
             max_tokens: output_tokens,
             ignore_eos: true,
@@ -490,7 +470,7 @@ mod engine_bench {
             };
             let g = engine
                 .generate(&prompt, &params, |_| {
-                    if interrupted.load(Ordering::SeqCst) {
+                    if interrupted.is_set() {
                         ControlFlow::Break(())
                     } else {
                         ControlFlow::Continue(())

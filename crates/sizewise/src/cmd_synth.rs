@@ -220,26 +220,6 @@ fn free_bytes(_dir: &Path) -> Option<u64> {
     None
 }
 
-/// A flag that Ctrl-C sets, so that the write stops and removes its partial file; the
-/// runtime listening for the signal lives as long as the returned handle.
-fn on_ctrl_c() -> (Arc<AtomicBool>, Option<tokio::runtime::Runtime>) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .ok();
-    if let Some(rt) = &rt {
-        let stop = Arc::clone(&stop);
-        rt.spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                stop.store(true, Ordering::SeqCst);
-            }
-        });
-    }
-    (stop, rt)
-}
-
 /// The output file, failing the next write once Ctrl-C has been pressed.
 struct Stoppable<W> {
     inner: W,
@@ -281,7 +261,9 @@ fn write_file(
     total: u64,
 ) -> anyhow::Result<()> {
     let file = File::create(partial).with_context(|| format!("creating {}", partial.display()))?;
-    let (stop, _signal_runtime) = on_ctrl_c();
+    // Ctrl-C stops the write, which then removes its partial file.
+    let interrupt = crate::interrupt::InterruptFlag::install();
+    let stop = interrupt.flag();
     let out = BufWriter::with_capacity(
         1 << 20,
         Stoppable {
@@ -292,7 +274,7 @@ fn write_file(
     let pb = progress_bar(total);
     let written = write_synth(spec, precision, seed, out, |n| pb.set_position(n));
     pb.finish_and_clear();
-    if stop.load(Ordering::SeqCst) {
+    if interrupt.is_set() {
         anyhow::bail!("interrupted by Ctrl-C; no file was written");
     }
     let (out, _) = written.with_context(|| format!("writing {}", partial.display()))?;

@@ -13,6 +13,7 @@ mod cmd_synth;
 mod cmd_tokens;
 mod human;
 mod i18n;
+mod interrupt;
 mod plan;
 mod results;
 mod scenario;

@@ -360,13 +360,42 @@ fn ctrl_c_keeps_the_run_as_incomplete() {
     let child = c
         .env("SIZEWISE_STORE", &db)
         .args([
-            "bench", &sim.url, "-m", "sim", "-c", "2", "-n", "100000", "--warmup", "0", "--json",
+            "bench",
+            &sim.url,
+            "-m",
+            "sim",
+            "-c",
+            "2",
+            "-n",
+            "100000",
+            "--warmup",
+            "0",
+            "--output-tokens",
+            "8",
+            "--json",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // The run is recorded after the Ctrl-C handler is in place and before the first request:
+    // once it is listed, the signal is handled, however slowly the machine started the binary.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        if db.exists() {
+            let list = json_ok(&db, &["runs", "list", "--json"]);
+            if list.as_array().is_some_and(|runs| !runs.is_empty()) {
+                break;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the bench run never appeared in the store"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Several requests (8 tokens at 20 ms each) complete before the interrupt.
+    std::thread::sleep(Duration::from_millis(1000));
     let kill = StdCommand::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
