@@ -223,6 +223,10 @@ pub struct GenParams {
     /// are not sampled either: they render as no text, so a stream would carry fewer pieces
     /// than tokens. Default `false`.
     pub ignore_eos: bool,
+    /// Keep the keys and values of the longest prefix this prompt shares with the previous
+    /// call's, and evaluate only the rest: many prompts with the same few-shot examples then
+    /// cost their own tokens only. Default `false`, so that each prefill is measured cold.
+    pub reuse_prefix: bool,
 }
 
 impl Default for GenParams {
@@ -234,6 +238,7 @@ impl Default for GenParams {
             seed: 0,
             stop: Vec::new(),
             ignore_eos: false,
+            reuse_prefix: false,
         }
     }
 }
@@ -297,6 +302,9 @@ pub struct Generation {
     pub prompt_tokens: usize,
     /// Tokens generated, not counting an end-of-generation token.
     pub output_tokens: usize,
+    /// Prompt tokens whose keys and values were kept from the previous call
+    /// ([`GenParams::reuse_prefix`]); prefill evaluated only the others.
+    pub reused_prompt_tokens: usize,
     /// Why generation ended.
     pub finish_reason: FinishReason,
     /// Where the time went.
@@ -607,7 +615,8 @@ impl Engine {
     /// back until it is known not to). Return [`ControlFlow::Break`] from `on_token` to end
     /// generation early ([`FinishReason::Cancelled`]).
     ///
-    /// Each call starts from an empty context, so its prefill is measured cold.
+    /// Each call starts from an empty context, so its prefill is measured cold, unless
+    /// [`GenParams::reuse_prefix`] keeps what it shares with the previous call's prompt.
     pub fn generate<F>(
         &mut self,
         prompt: &Prompt,
@@ -638,7 +647,14 @@ impl Engine {
         }
         let tokenize_s = started.elapsed().as_secs_f64();
         let max_tokens = params.max_tokens as usize;
+        // At least the last prompt token is evaluated: its logits give the first sample.
+        let reusable = if params.reuse_prefix {
+            common_prefix(&self.cached, &tokens).min(tokens.len() - 1)
+        } else {
+            0
+        };
         self.cached.clear();
+        let mut reused = 0;
 
         let mut timings = Timings {
             tokenize_s,
@@ -649,7 +665,15 @@ impl Engine {
         let mut output_tokens = 0;
         let mut finish_reason = FinishReason::Length;
         self.loaded.with_dependent_mut(|model, ctx| -> Result<()> {
-            ctx.clear_kv_cache();
+            let from = u32::try_from(reusable).ok().filter(|&n| n > 0);
+            reused = match from.map(|n| ctx.clear_kv_cache_seq(Some(0), Some(n), None)) {
+                Some(Ok(true)) => reusable,
+                // Nothing to keep, or a memory that cannot drop just a tail (a sliding window).
+                _ => {
+                    ctx.clear_kv_cache();
+                    0
+                }
+            };
             let vocab = model.vocab();
             let batch_tokens = ctx.n_batch() as usize;
             let mut batch = LlamaBatch::new(batch_tokens.max(1), 1);
@@ -659,8 +683,8 @@ impl Engine {
             evaluate(
                 ctx,
                 &mut batch,
-                &tokens,
-                0,
+                &tokens[reused..],
+                reused,
                 "the prompt",
                 |pos| pos == last,
                 |_, first, len| {
@@ -749,10 +773,15 @@ impl Engine {
         }
         timings.decode_s = timings.decode_step_s.iter().sum();
         timings.total_s = started.elapsed().as_secs_f64();
+        // The context holds the prompt (and generated tokens past it, dropped next time).
+        if params.reuse_prefix {
+            self.cached = tokens.clone();
+        }
         Ok(Generation {
             text: scanner.into_text(),
             prompt_tokens: tokens.len(),
             output_tokens,
+            reused_prompt_tokens: reused,
             finish_reason,
             timings,
         })

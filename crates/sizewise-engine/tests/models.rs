@@ -112,6 +112,46 @@ fn greedy_generation_is_deterministic() {
 }
 
 #[test]
+fn a_reused_prefix_gives_the_same_text_and_skips_its_tokens() {
+    let Some(mut engine) = smollm2() else { return };
+    let shared = "Review: a dull, overlong film.\nSentiment: negative\nReview: ";
+    let reuse = GenParams {
+        reuse_prefix: true,
+        ..greedy(6)
+    };
+    let cold = |engine: &mut Engine, text: &str| run(engine, &Prompt::text(text), &greedy(6)).0;
+    for item in ["a joyful, moving story.", "boring from start to end."] {
+        let prompt = format!("{shared}{item}\nSentiment:");
+        let expected = cold(&mut engine, &prompt);
+        assert_eq!(expected.reused_prompt_tokens, 0);
+        // Twice with reuse: the first call after a cold one may keep its whole prompt but one.
+        let (first, _) = run(&mut engine, &Prompt::text(prompt.clone()), &reuse);
+        let (again, _) = run(&mut engine, &Prompt::text(prompt), &reuse);
+        assert_eq!(first.text, expected.text);
+        assert_eq!(again.text, expected.text);
+        assert_eq!(again.reused_prompt_tokens, again.prompt_tokens - 1);
+    }
+    // A different item after the shared prefix keeps that prefix only.
+    let (a, _) = run(
+        &mut engine,
+        &Prompt::text(format!("{shared}great fun.\nSentiment:")),
+        &reuse,
+    );
+    let (b, _) = run(
+        &mut engine,
+        &Prompt::text(format!("{shared}awful acting.\nSentiment:")),
+        &reuse,
+    );
+    assert!(a.prompt_tokens > 0);
+    assert!(
+        b.reused_prompt_tokens > 10 && b.reused_prompt_tokens < b.prompt_tokens - 1,
+        "{b:?}"
+    );
+    let fresh = cold(&mut engine, &format!("{shared}awful acting.\nSentiment:"));
+    assert_eq!(b.text, fresh.text);
+}
+
+#[test]
 fn streamed_pieces_make_the_text_and_tokens_are_counted() {
     let Some(mut engine) = smollm2() else { return };
     let prompt = Prompt::text("The three primary colors are");

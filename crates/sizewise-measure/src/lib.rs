@@ -56,6 +56,7 @@ mod record;
 mod result;
 mod runner;
 mod schedule;
+mod single;
 mod sse;
 pub mod stats;
 
@@ -67,6 +68,7 @@ pub use record::{ErrorKind, Event, RequestError, RequestRecord, TokenSource};
 pub use result::BenchResult;
 pub use runner::{Cancel, Phase, Progress, Sweep, run, run_cancellable};
 pub use schedule::{arrival_offsets, synthetic_prompt};
+pub use single::OneAtATime;
 pub use sse::{EventKind, Usage};
 pub use stats::Stats;
 
