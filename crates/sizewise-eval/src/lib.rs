@@ -4,14 +4,26 @@
 //! the prompts on a target (an in-process model or a chat endpoint) and hands the outputs
 //! back to be scored.
 //!
+//! Suites are read by [`load_suite`]: a sizewise suite file (`"sizewise_suite": 1`) or a
+//! BIG-bench JSON task, told apart by the key the file has (`sizewise_suite` or `examples`).
+//!
 //! # Randomness
 //!
 //! Few-shot sampling and bootstrap resampling use [`SplitMix64`], a fixed public-domain
 //! algorithm, so a seed gives identical prompts and identical summaries on every platform
 //! and in every version.
 
+mod bigbench;
 mod error;
+mod jsonval;
+mod load;
 mod rng;
+mod sizewise;
+mod suite;
+mod text;
 
 pub use error::{EvalError, ItemRef, Result};
+pub use load::{LoadOptions, load_suite, load_suite_with, parse_suite, parse_suite_with};
 pub use rng::SplitMix64;
+pub use sizewise::FORMAT_VERSION;
+pub use suite::{AnswerKind, Item, Metric, Skipped, Suite, SuiteFormat, Target, Template};
