@@ -6,6 +6,7 @@
 //!
 //! Suites are read by [`load_suite`]: a sizewise suite file (`"sizewise_suite": 1`) or a
 //! BIG-bench JSON task, told apart by the key the file has (`sizewise_suite` or `examples`).
+//! [`long_context_suite`] generates a suite that hides one fact in long filler text.
 //!
 //! # Randomness
 //!
@@ -17,6 +18,7 @@ mod bigbench;
 mod error;
 mod jsonval;
 mod load;
+mod long_context;
 mod rng;
 mod sizewise;
 mod suite;
@@ -24,6 +26,10 @@ mod text;
 
 pub use error::{EvalError, ItemRef, Result};
 pub use load::{LoadOptions, load_suite, load_suite_with, parse_suite, parse_suite_with};
+pub use long_context::{
+    CHARS_PER_TOKEN, LONG_CONTEXT_DEPTHS, LONG_CONTEXT_REPEATS, LONG_CONTEXT_SEED,
+    LONG_CONTEXT_TOKENS, long_context_suite,
+};
 pub use rng::SplitMix64;
 pub use sizewise::FORMAT_VERSION;
 pub use suite::{AnswerKind, Item, Metric, Skipped, Suite, SuiteFormat, Target, Template};
