@@ -6,7 +6,8 @@
 //!
 //! Suites are read by [`load_suite`]: a sizewise suite file (`"sizewise_suite": 1`) or a
 //! BIG-bench JSON task, told apart by the key the file has (`sizewise_suite` or `examples`).
-//! [`long_context_suite`] generates a suite that hides one fact in long filler text.
+//! The built-in suites ([`builtin_list`], [`builtin`]) are embedded in the library, each
+//! with the license and attribution of its data beside it under `suites/`.
 //!
 //! # Randomness
 //!
@@ -15,6 +16,7 @@
 //! and in every version.
 
 mod bigbench;
+mod builtin;
 mod error;
 mod jsonval;
 mod load;
@@ -24,6 +26,7 @@ mod sizewise;
 mod suite;
 mod text;
 
+pub use builtin::{BUILTIN_IDS, BuiltinInfo, builtin, builtin_list};
 pub use error::{EvalError, ItemRef, Result};
 pub use load::{LoadOptions, load_suite, load_suite_with, parse_suite, parse_suite_with};
 pub use long_context::{
