@@ -21,6 +21,7 @@ mod error;
 mod jsonval;
 mod load;
 mod long_context;
+mod prompt;
 mod rng;
 mod sizewise;
 mod suite;
@@ -33,6 +34,7 @@ pub use long_context::{
     CHARS_PER_TOKEN, LONG_CONTEXT_DEPTHS, LONG_CONTEXT_REPEATS, LONG_CONTEXT_SEED,
     LONG_CONTEXT_TOKENS, long_context_suite,
 };
+pub use prompt::{Message, Prepared, Role, prepare};
 pub use rng::SplitMix64;
 pub use sizewise::FORMAT_VERSION;
 pub use suite::{AnswerKind, Item, Metric, Skipped, Suite, SuiteFormat, Target, Template};

@@ -1,4 +1,4 @@
-//! Every built-in suite loads and has its documented size.
+//! Every built-in suite loads, has its documented size, and prepares prompts.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use sizewise_eval::{
     AnswerKind, BUILTIN_IDS, EvalError, SuiteFormat, Target, builtin, builtin_list, load_suite,
+    prepare,
 };
 
 /// The documented item counts.
@@ -120,4 +121,37 @@ fn file_suites_load_from_disk_like_the_embedded_copies() {
         message.contains("general_knowledge.json") && message.contains("item 17"),
         "{message}"
     );
+}
+
+#[test]
+fn every_builtin_prepares_prompts() {
+    for id in BUILTIN_IDS {
+        let suite = builtin(id).unwrap();
+        let prepared = prepare(&suite, None, 42, Some(20)).unwrap();
+        assert_eq!(prepared.len(), 20.min(suite.items.len()), "{id}");
+        for p in &prepared {
+            assert_eq!(p.shots.len(), suite.shots as usize, "{id}");
+            assert!(!p.shots.contains(&p.index), "{id}");
+            assert_eq!(p.messages.len(), 2 * p.shots.len() + 1, "{id}");
+            assert!(p.text.contains(&suite.items[p.index].input), "{id}");
+            let mc = matches!(suite.answer, AnswerKind::Label { .. } | AnswerKind::Choice);
+            assert_eq!(!p.continuations.is_empty(), mc, "{id}");
+        }
+    }
+}
+
+#[test]
+fn sentiment_prompts_ask_for_one_word() {
+    let suite = builtin("sentiment").unwrap();
+    let p = &prepare(&suite, None, 0, Some(1)).unwrap()[0];
+    assert!(p.system.as_deref().unwrap().contains("exactly one word"));
+    assert_eq!(p.messages.len(), 5);
+    for m in p.messages.iter().skip(1).step_by(2) {
+        assert!(m.content == "positive" || m.content == "negative");
+    }
+    assert!(p.text.ends_with("Sentiment (positive or negative):"));
+    assert_eq!(p.continuations, [" positive", " negative"]);
+    let pt = builtin("sentiment-pt-br").unwrap();
+    let p = &prepare(&pt, None, 0, Some(1)).unwrap()[0];
+    assert!(p.text.ends_with("Sentimento (positivo ou negativo):"));
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 use sizewise_eval::{
     AnswerKind, EvalError, LoadOptions, Metric, SuiteFormat, Target, load_suite, parse_suite,
-    parse_suite_with,
+    parse_suite_with, prepare,
 };
 
 fn fixture(name: &str) -> PathBuf {
@@ -267,12 +267,29 @@ fn reads_a_bigbench_task_as_is() {
     assert_eq!(suite.items[0].target, Target::Choice(1));
     assert_eq!(suite.items[0].id, "0");
 
-    assert_eq!(suite.template.preamble, "Answer the question.");
-    assert_eq!(suite.template.prompt, "\nQ: {input}{choices}\nA: ");
-    assert_eq!(suite.template.choice_prefix, "\n  choice: ");
-    assert_eq!(
-        suite.render(&suite.items[1]),
-        "\nQ: What color is the sky on a clear day?\n  choice: blue\n  choice: green\nA: "
+    // BIG-bench's own layout: task_prefix, then "\nQ: " input, the choices, "\nA: " and
+    // the answer, examples joined by "\n".
+    let prepared = prepare(&suite, Some(1), 5, None).unwrap();
+    let p = &prepared[0];
+    let shot = &suite.items[p.shots[0]];
+    let shot_text = format!(
+        "\nQ: {}{}\nA: {}",
+        shot.input,
+        shot.choices
+            .iter()
+            .map(|c| format!("\n  choice: {c}"))
+            .collect::<String>(),
+        suite.answer_text(shot)
+    );
+    let expected = format!(
+        "Answer the question.{shot_text}\n\nQ: How many legs does a spider have?\n  choice: six\n  choice: eight\n  choice: four\nA:"
+    );
+    assert_eq!(p.text, expected);
+    assert_eq!(p.continuations, [" six", " eight", " four"]);
+    assert!(
+        p.messages[0]
+            .content
+            .starts_with("Answer the question.\nQ: ")
     );
 }
 
