@@ -18,11 +18,13 @@
 mod bigbench;
 mod builtin;
 mod error;
+mod extract;
 mod jsonval;
 mod load;
 mod long_context;
 mod prompt;
 mod rng;
+mod score;
 mod sizewise;
 mod suite;
 mod text;
@@ -36,5 +38,6 @@ pub use long_context::{
 };
 pub use prompt::{Message, Prepared, Role, prepare};
 pub use rng::SplitMix64;
+pub use score::{Answer, Outcome, Scored, score_logprobs, score_text};
 pub use sizewise::FORMAT_VERSION;
 pub use suite::{AnswerKind, Item, Metric, Skipped, Suite, SuiteFormat, Target, Template};
