@@ -1,10 +1,13 @@
-//! Prompt building and determinism: the same seed must give the same prompts, now and in
-//! later versions.
+//! Prompt building and determinism: the same seed must give the same prompts and the same
+//! summaries, to the last digit, now and in later versions.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use serde_json::{Value, json};
-use sizewise_eval::{EvalError, Role, Suite, builtin, long_context_suite, parse_suite, prepare};
+use sizewise_eval::{
+    EvalError, Role, Scored, Suite, builtin, long_context_suite, parse_suite, prepare, score_text,
+    summarize,
+};
 
 fn yes_no(n: usize, prompt: &str, shots: u32) -> Suite {
     let items: Vec<Value> = (0..n)
@@ -101,8 +104,33 @@ fn few_shot_examples_are_seeded_and_never_the_item_itself() {
     assert!(err.to_string().contains("yn.json"));
 }
 
+fn outputs_summary(seed: u64) -> String {
+    let suite = builtin("sentiment-pt-br").unwrap();
+    let prepared = prepare(&suite, None, seed, Some(60)).unwrap();
+    // A fixed, imperfect "model": right on two items in three, one word or a sentence.
+    let scored: Vec<Scored> = prepared
+        .iter()
+        .map(|p| {
+            let item = &suite.items[p.index];
+            let truth = suite.answer_text(item);
+            let wrong = if truth == "positivo" {
+                "negativo"
+            } else {
+                "positivo"
+            };
+            let output = match p.index % 3 {
+                0 => truth,
+                1 => format!("A frase é {truth}."),
+                _ => wrong.to_owned(),
+            };
+            score_text(&suite, item, &output)
+        })
+        .collect();
+    serde_json::to_string(&summarize(&suite, &scored, seed).unwrap()).unwrap()
+}
+
 #[test]
-fn the_same_seed_gives_identical_prompts() {
+fn the_same_seed_gives_identical_prompts_and_summaries() {
     for id in ["sentiment", "intent", "extraction-json"] {
         let suite = builtin(id).unwrap();
         assert_eq!(
@@ -110,6 +138,8 @@ fn the_same_seed_gives_identical_prompts() {
             prepare(&suite, None, 5, Some(30)).unwrap()
         );
     }
+    assert_eq!(outputs_summary(11), outputs_summary(11));
+    assert_ne!(outputs_summary(11), outputs_summary(12));
     assert_eq!(long_context_suite(3), long_context_suite(3));
 }
 
@@ -122,6 +152,11 @@ fn seeded_results_are_pinned() {
     let shots: Vec<Vec<usize>> = prepared.iter().map(|p| p.shots.clone()).collect();
     assert_eq!(shots, PINNED_SHOTS);
 
+    let summary: Value = serde_json::from_str(&outputs_summary(11)).unwrap();
+    assert_eq!(summary["score"], json!(PINNED_SCORE));
+    assert_eq!(summary["stderr"], json!(PINNED_STDERR));
+    assert_eq!(summary["ci95"], json!(PINNED_CI95));
+
     let lc = long_context_suite(2026);
     assert_eq!(
         lc.items[0].target,
@@ -130,4 +165,7 @@ fn seeded_results_are_pinned() {
 }
 
 const PINNED_SHOTS: [[usize; 2]; 3] = [[122, 69], [26, 62], [131, 174]];
+const PINNED_SCORE: f64 = 0.6666666666666666;
+const PINNED_STDERR: f64 = 0.06415919880796933;
+const PINNED_CI95: [f64; 2] = [0.55, 0.8];
 const PINNED_LC_CODE: f64 = 5301.0;

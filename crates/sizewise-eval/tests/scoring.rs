@@ -1,9 +1,11 @@
-//! Scoring outputs (strict and flexible) and log-probabilities.
+//! Scoring outputs (strict and flexible), log-probabilities, and suite summaries.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use serde_json::{Value, json};
-use sizewise_eval::{Answer, EvalError, Suite, builtin, parse_suite, score_logprobs, score_text};
+use sizewise_eval::{
+    Answer, EvalError, Scored, Suite, builtin, parse_suite, score_logprobs, score_text, summarize,
+};
 
 fn suite(answer: Value, metric: Option<&str>, items: Value) -> Suite {
     let mut v = json!({"sizewise_suite": 1, "id": "t", "language": "en", "answer": answer,
@@ -230,4 +232,117 @@ fn logprobs_pick_the_argmax_and_the_length_normalized_argmax() {
         score_logprobs(&n, &n.items[0], &[]),
         Err(EvalError::NotMultipleChoice { .. })
     ));
+}
+
+fn yes_no(n: usize) -> Suite {
+    let items: Vec<Value> = (0..n)
+        .map(|i| json!({"id": format!("q{i}"), "input": format!("question {i}"), "target": if i % 2 == 0 { "yes" } else { "no" }}))
+        .collect();
+    suite(
+        json!({"kind": "label", "labels": ["yes", "no"]}),
+        Some("macro_f1"),
+        Value::Array(items),
+    )
+}
+
+#[test]
+fn summaries_on_known_inputs() {
+    // Gold: yes no yes no. Flexible: yes yes yes (none) -> yes: tp 2 fp 1 fn 0 -> 0.8;
+    // no: tp 0 fn 2 -> 0. Macro F1 0.4. Strict: only the first is exactly a label.
+    let s = yes_no(4);
+    let outputs = ["yes", "yes, I think", "Yes.", "hmm"];
+    let scored: Vec<Scored> = s
+        .items
+        .iter()
+        .zip(outputs)
+        .map(|(i, o)| score_text(&s, i, o))
+        .collect();
+    let summary = summarize(&s, &scored, 1).unwrap();
+    assert_eq!(summary.metric, "macro_f1");
+    assert_eq!(summary.n, 4);
+    assert!((summary.score - 0.4).abs() < 1e-12, "{}", summary.score);
+    // Strict: yes, -, -, - -> yes: tp 1, fn 1 -> 2/3; no: fn 2 -> 0. Macro F1 1/3.
+    assert!((summary.strict.score - 1.0 / 3.0).abs() < 1e-12);
+    assert_eq!(summary.no_answer_flexible, 1);
+    assert_eq!(summary.no_answer_strict, 3);
+    assert!(summary.ci95[0] <= summary.score && summary.score <= summary.ci95[1]);
+    assert!(summary.norm.is_none());
+
+    let acc = suite(
+        json!({"kind": "label", "labels": ["yes", "no"]}),
+        None,
+        s.items
+            .iter()
+            .map(|i| json!({"id": i.id, "input": i.input, "target": s.answer_text(i)}))
+            .collect(),
+    );
+    let scored: Vec<Scored> = acc
+        .items
+        .iter()
+        .zip(["yes", "no", "no", "no"])
+        .map(|(i, o)| score_text(&acc, i, o))
+        .collect();
+    let summary = summarize(&acc, &scored, 1).unwrap();
+    assert_eq!(summary.score, 0.75);
+    assert!(
+        summary.stderr > 0.1 && summary.stderr < 0.3,
+        "{}",
+        summary.stderr
+    );
+
+    // All right: no spread at all.
+    let all_right: Vec<Scored> = acc
+        .items
+        .iter()
+        .map(|i| score_text(&acc, i, &acc.answer_text(i)))
+        .collect();
+    let summary = summarize(&acc, &all_right, 1).unwrap();
+    assert_eq!(
+        (summary.score, summary.stderr, summary.ci95),
+        (1.0, 0.0, [1.0, 1.0])
+    );
+
+    // Log-probability scoring reports acc_norm too.
+    let scored: Vec<Scored> = acc
+        .items
+        .iter()
+        .map(|i| score_logprobs(&acc, i, &[-1.0, -2.0]).unwrap())
+        .collect();
+    let summary = summarize(&acc, &scored, 1).unwrap();
+    assert_eq!(summary.score, 0.5);
+    assert!(summary.norm.is_some());
+}
+
+#[test]
+fn summaries_refuse_nothing_and_foreign_items() {
+    let s = yes_no(4);
+    assert!(matches!(
+        summarize(&s, &[], 1),
+        Err(EvalError::Empty { .. })
+    ));
+    let other = yes_no(8);
+    let scored = vec![score_text(&other, &other.items[6], "yes")];
+    let err = summarize(&s, &scored, 1).unwrap_err();
+    assert!(
+        matches!(err, EvalError::ForeignItem { index: 6, .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn field_accuracy_and_token_f1_are_means() {
+    let ext = builtin("extraction-json").unwrap();
+    let outputs = [
+        r#"{"name": "Wilhelmina Starkey", "company": "Fablewood Toys", "date": "2024-12-18", "amount": 58.46}"#,
+        r#"{"name": "Marcus Delacroix-Webb", "company": null, "date": null, "amount": 18000}"#,
+    ];
+    let scored: Vec<Scored> = ext
+        .items
+        .iter()
+        .zip(outputs)
+        .map(|(i, o)| score_text(&ext, i, o))
+        .collect();
+    let summary = summarize(&ext, &scored, 3).unwrap();
+    assert_eq!(summary.metric, "field_accuracy");
+    assert_eq!(summary.score, 0.75);
 }
