@@ -58,11 +58,13 @@ pub struct Prepared {
 /// Prepares the prompts of `suite`'s items in file order (only the first `limit` when
 /// given), each with `shots` few-shot examples (the suite's default when `None`).
 ///
-/// The examples of item `i` are drawn without replacement from the suite's other items (all
-/// of them, not only the first `limit`) by [`SplitMix64::stream`]`(seed, i)`: while at most
-/// half of the other items are wanted, each draw is a uniform index among them, repeats drawn
-/// again; otherwise a partial Fisher-Yates shuffle. A seed therefore gives the same prompts
-/// whatever the limit, forever. Asking for more examples than an item has others is an error.
+/// The examples are drawn once per run, so that every prompt shares them and a target can
+/// keep their keys and values between items: `shots + 1` distinct items of the whole suite
+/// (not only the first `limit`) are drawn by [`SplitMix64::stream`]`(seed, 0)` (while at
+/// most half of the items are wanted, each draw is a uniform index among them, repeats
+/// drawn again; otherwise a partial Fisher-Yates shuffle), and each item takes the first
+/// `shots` of them that are not itself. A seed therefore gives the same prompts whatever the
+/// limit, forever. Asking for more examples than an item has others is an error.
 pub fn prepare(
     suite: &Suite,
     shots: Option<u32>,
@@ -87,11 +89,21 @@ pub fn prepare(
     }
     let template = &suite.template;
     let mut prepared = Vec::new();
+    let pool = if wanted == 0 {
+        Vec::new()
+    } else {
+        draw(
+            &mut SplitMix64::stream(seed, 0),
+            suite.items.len(),
+            wanted + 1,
+        )
+    };
     for item in suite.items.iter().take(limit.unwrap_or(usize::MAX)) {
-        let mut rng = SplitMix64::stream(seed, item.index as u64);
-        let examples: Vec<usize> = draw(&mut rng, others, wanted)
-            .into_iter()
-            .map(|p| if p >= item.index { p + 1 } else { p })
+        let examples: Vec<usize> = pool
+            .iter()
+            .copied()
+            .filter(|&p| p != item.index)
+            .take(wanted)
             .collect();
 
         let mut text = template.preamble.clone();

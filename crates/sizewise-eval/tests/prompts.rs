@@ -78,14 +78,21 @@ fn few_shot_examples_are_seeded_and_never_the_item_itself() {
         distinct.dedup();
         assert_eq!(distinct.len(), 3);
     }
-    // Every other item is drawn now and then.
-    let mut used = [false; 50];
-    for p in &one {
-        for &s in &p.shots {
-            used[s] = true;
-        }
-    }
-    assert!(used.iter().filter(|u| **u).count() > 40);
+    // One draw per run: items that are not among the examples share the same ones, so a
+    // target can keep them cached; an item that is one of them gets the spare instead.
+    let common = one
+        .iter()
+        .find(|p| p.index == 49 || !p.shots.is_empty())
+        .unwrap();
+    let outside: Vec<_> = one
+        .iter()
+        .filter(|p| !common.shots.contains(&p.index) && p.index != common.index)
+        .collect();
+    assert!(outside.len() >= 45);
+    assert!(outside.iter().all(|p| p.shots == common.shots));
+    let distinct: std::collections::BTreeSet<usize> =
+        one.iter().flat_map(|p| p.shots.iter().copied()).collect();
+    assert_eq!(distinct.len(), 4);
 
     let zero = prepare(&suite, Some(0), 99, Some(1)).unwrap();
     assert!(zero[0].shots.is_empty() && zero[0].messages.len() == 1);
@@ -164,7 +171,7 @@ fn seeded_results_are_pinned() {
     );
 }
 
-const PINNED_SHOTS: [[usize; 2]; 3] = [[122, 69], [26, 62], [131, 174]];
+const PINNED_SHOTS: [[usize; 2]; 3] = [[45, 38], [45, 38], [45, 38]];
 const PINNED_SCORE: f64 = 0.6666666666666666;
 const PINNED_STDERR: f64 = 0.06415919880796933;
 const PINNED_CI95: [f64; 2] = [0.55, 0.8];

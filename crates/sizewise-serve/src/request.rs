@@ -142,6 +142,8 @@ pub(crate) fn parse(kind: Kind, body: &[u8], defaults: Defaults) -> Result<Parse
         seed,
         stop: stop(&obj)?,
         ignore_eos: opt_bool(&obj, "ignore_eos")?.unwrap_or(false),
+        // Each request is timed from a cold context, as a benchmark through the server expects.
+        reuse_prefix: false,
     };
     Ok(Parsed {
         prompt,
@@ -344,6 +346,7 @@ mod tests {
                 seed: u32::MAX,
                 stop: vec!["\n".into(), ".".into()],
                 ignore_eos: true,
+                reuse_prefix: false,
             }
         );
         assert!(p.stream && p.include_usage);

@@ -5,6 +5,7 @@ mod cmd_bench_gguf;
 mod cmd_catalog;
 mod cmd_compare;
 mod cmd_estimate;
+mod cmd_eval;
 mod cmd_probe;
 mod cmd_runs;
 mod cmd_serve;
@@ -76,6 +77,9 @@ enum Command {
     Simulate(cmd_simulate::SimulateArgs),
     /// An OpenAI-compatible server over a local GGUF model (llama.cpp, in process).
     Serve(cmd_serve::ServeArgs),
+    /// Response quality on a task suite (accuracy with its uncertainty, latency and cost per
+    /// answer), for a local GGUF model or an OpenAI-compatible endpoint.
+    Eval(cmd_eval::EvalArgs),
     /// The measurement runs kept in the results store: list, show, export, delete.
     Runs(cmd_runs::RunsArgs),
     /// Writes a GGUF file with a catalog model's exact architecture and random weights, so
@@ -115,6 +119,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(a) => cmd_bench::bench(a),
         Command::Simulate(a) => cmd_simulate::simulate(&catalog, a),
         Command::Serve(a) => cmd_serve::serve(a),
+        Command::Eval(a) => cmd_eval::eval(&catalog, a),
         Command::Runs(a) => cmd_runs::runs(a),
         Command::Synth(a) => cmd_synth::synth(&catalog, a),
     }

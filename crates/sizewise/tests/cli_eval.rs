@@ -1,0 +1,302 @@
+//! `sizewise eval` end to end: the real binary, suites from files and built in, an endpoint on
+//! loopback (`sizewise simulate`) and, when the test models are present, SmolLM2 in process.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+fn sizewise(store: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sizewise"));
+    c.env("SIZEWISE_STORE", store)
+        .env("NO_COLOR", "1")
+        .env_remove("SIZEWISE_CATALOG");
+    c
+}
+
+fn ok_json(out: Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn failure(out: Output) -> String {
+    assert!(!out.status.success(), "expected a failure");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// `sizewise simulate` on a free loopback port, killed when dropped.
+struct Sim {
+    child: Child,
+    url: String,
+}
+
+impl Sim {
+    fn start(store: &Path) -> Sim {
+        let mut child = sizewise(store)
+            .args(["simulate", "sim", "--ttft-ms", "0", "--tpot-ms", "0"])
+            .args(["--port", "0", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let v: Value = serde_json::from_str(&line).unwrap();
+        Sim {
+            child,
+            url: v["url"].as_str().unwrap().to_string(),
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn list_shows_the_built_in_suites() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = ok_json(
+        sizewise(&dir.path().join("r.db"))
+            .args(["eval", "list", "--json"])
+            .output()
+            .unwrap(),
+    );
+    let ids: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    for id in [
+        "sentiment",
+        "sentiment-pt-br",
+        "intent",
+        "general-knowledge",
+        "entailment",
+        "sports",
+        "extraction-json",
+        "arithmetic",
+        "long-context",
+    ] {
+        assert!(ids.contains(&id), "{id} missing from {ids:?}");
+    }
+    let sentiment = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "sentiment")
+        .unwrap();
+    assert_eq!(sentiment["items"], 200);
+}
+
+#[test]
+fn an_endpoint_is_scored_saved_exported_and_compared() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let sim = Sim::start(&db);
+    let samples = dir.path().join("s.jsonl");
+    let run = |extra: &[&str]| {
+        let mut c = sizewise(&db);
+        c.args(["eval", "--suite", "sentiment", &sim.url, "--model", "sim"])
+            .args(["--limit", "12", "--json"])
+            .args(extra);
+        ok_json(c.output().unwrap())
+    };
+    let a = run(&["--export-samples", samples.to_str().unwrap()]);
+    assert_eq!(a["suite"], "sentiment");
+    assert_eq!(a["n"], 12);
+    assert_eq!(a["scoring"], "generate");
+    let acc = a["accuracy"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&acc));
+    let ci = a["ci95"].as_array().unwrap();
+    assert!(ci[0].as_f64().unwrap() <= acc && acc <= ci[1].as_f64().unwrap());
+    assert!(a["stderr"].as_f64().unwrap() >= 0.0);
+    assert!(a["seconds"].as_f64().unwrap() > 0.0);
+    assert!(a["target"].as_str().unwrap().contains(&sim.url));
+    let lines: Vec<Value> = std::fs::read_to_string(&samples)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 12);
+    assert!(lines[0]["prompt"].as_str().unwrap().contains("positive"));
+    assert!(lines[0]["output_tokens"].as_u64().is_some());
+
+    let b = run(&["--seed", "7"]);
+    let (ra, rb) = (a["run_id"].as_i64().unwrap(), b["run_id"].as_i64().unwrap());
+    let runs = ok_json(
+        sizewise(&db)
+            .args(["runs", "list", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert!(runs.as_array().unwrap().iter().any(|r| r["kind"] == "eval"));
+    let cmp = ok_json(
+        sizewise(&db)
+            .args([
+                "eval",
+                "compare",
+                &ra.to_string(),
+                &rb.to_string(),
+                "--json",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(cmp["n"], 12);
+    let d = cmp["difference"].as_f64().unwrap();
+    let ci = cmp["ci95"].as_array().unwrap();
+    assert!(ci[0].as_f64().unwrap() <= d && d <= ci[1].as_f64().unwrap());
+    assert!((0.0..=1.0).contains(&cmp["p_value"].as_f64().unwrap()));
+}
+
+#[test]
+fn a_big_bench_file_is_a_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let task = dir.path().join("task.json");
+    let examples: Vec<Value> = (0..6)
+        .map(|i| json!({"input": format!("Is {i} even?"), "target_scores": {"yes": i64::from(i % 2 == 0), "no": i64::from(i % 2 == 1)}}))
+        .collect();
+    std::fs::write(
+        &task,
+        json!({"name": "even", "description": "parity", "keywords": [], "examples": examples})
+            .to_string(),
+    )
+    .unwrap();
+    let sim = Sim::start(&db);
+    let v = ok_json(
+        sizewise(&db)
+            .args(["eval", "--suite", task.to_str().unwrap(), &sim.url])
+            .args(["--model", "sim", "--shots", "1", "--no-store", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(v["n"], 6);
+    assert_eq!(v["run_id"], Value::Null);
+}
+
+#[test]
+fn bad_suites_and_targets_get_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        json!({"sizewise_suite": 1, "id": "x", "answer": {"kind": "label", "labels": ["a", "b"]},
+               "prompt": "{input}", "items": [{"id": "one", "input": "q", "target": "a"},
+                                               {"id": "two", "input": "q", "target": "c"}]})
+        .to_string(),
+    )
+    .unwrap();
+    let e = failure(
+        sizewise(&db)
+            .args([
+                "eval",
+                "--suite",
+                bad.to_str().unwrap(),
+                "http://127.0.0.1:9/v1",
+            ])
+            .args(["--model", "m"])
+            .output()
+            .unwrap(),
+    );
+    assert!(e.contains("bad.json") && e.contains("two"), "{e}");
+    let garbage = dir.path().join("garbage.json");
+    std::fs::write(&garbage, "{not json").unwrap();
+    let e = failure(
+        sizewise(&db)
+            .args([
+                "eval",
+                "--suite",
+                garbage.to_str().unwrap(),
+                "http://127.0.0.1:9/v1",
+            ])
+            .args(["--model", "m"])
+            .output()
+            .unwrap(),
+    );
+    assert!(e.contains("garbage.json"), "{e}");
+    let e = failure(
+        sizewise(&db)
+            .args(["eval", "--suite", "no-such-suite", "http://127.0.0.1:9/v1"])
+            .args(["--model", "m"])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        e.contains("sentiment"),
+        "the hint lists the built-in suites: {e}"
+    );
+    let e = failure(
+        sizewise(&db)
+            .args(["eval", "--suite", "sentiment", "http://127.0.0.1:9/v1"])
+            .output()
+            .unwrap(),
+    );
+    assert!(e.contains("--model"), "{e}");
+    let e = failure(
+        sizewise(&db)
+            .args(["eval", "--suite", "sentiment", "http://127.0.0.1:9/v1"])
+            .args(["--model", "m", "--limit", "2", "--timeout", "5"])
+            .output()
+            .unwrap(),
+    );
+    assert!(e.contains("endpoint failed"), "{e}");
+}
+
+#[cfg(feature = "llama")]
+#[test]
+fn smollm2_scores_sentiment_the_same_way_twice() {
+    let Some(model) = common::model_path(common::SMOLLM2) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let run = || {
+        ok_json(
+            sizewise(&db)
+                .args(["eval", "--suite", "sentiment", "--gguf"])
+                .arg(&model)
+                .args(["--limit", "24", "--threads", "1", "--json"])
+                .output()
+                .unwrap(),
+        )
+    };
+    let a = run();
+    let b = run();
+    assert_eq!(a["scoring"], "logprob");
+    assert_eq!(a["n"], 24);
+    assert_eq!(a["accuracy"], b["accuracy"]);
+    assert_eq!(a["ci95"], b["ci95"]);
+    assert_eq!(a["stderr"], b["stderr"]);
+    // Far from chance on this easy binary task, even for 135M parameters.
+    assert!(a["accuracy"].as_f64().unwrap() >= 0.6, "{a}");
+    let g = ok_json(
+        sizewise(&db)
+            .args(["eval", "--suite", "arithmetic", "--gguf"])
+            .arg(&model)
+            .args(["--limit", "3", "--threads", "1", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(g["scoring"], "generate");
+    assert_eq!(g["n"], 3);
+    assert!(g["output_tokens"].as_u64().unwrap() > 0);
+}
