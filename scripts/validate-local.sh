@@ -65,7 +65,7 @@ for i, v in enumerate(rows):
     dm, pm = v["decode_tokens_per_s"], v["prefill_tokens_per_s"]
     after_d = "calibration model" if i == 0 else pct(dm["mean"], c.get("decode_tokens_per_s"))
     after_p = "calibration model" if i == 0 else pct(pm["mean"], c.get("prefill_tokens_per_s"))
-    rss, mem = v["peak_rss_bytes"], e.get("memory_bytes")
+    rss, mem = v["peak_rss_bytes"], e.get("peak_resident_bytes")
     mem_s = f"{mem / 2**20:.0f} MiB ({(mem / rss - 1) * 100:+.0f}%)" if mem else "-"
     name = v["model"] + ("" if v.get("mmap", True) else " (--no-mmap)")
     print(f"| {name} | {'synthetic' if v['synthetic'] else 'real'} | {v['parameters'] / 1e6:.0f}M "

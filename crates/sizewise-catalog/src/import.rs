@@ -19,6 +19,44 @@ pub struct GgufWeights {
     pub bits_per_weight: Option<f64>,
     /// llama.cpp's name of the file type ("Q4_K_M"), when set.
     pub file_type: Option<&'static str>,
+    /// Bytes by tensor type, split by whether the tensors have the shape of llama.cpp's
+    /// repacked CPU kernels (see [`TypeBytes::repackable_shape`]).
+    pub by_type: Vec<TypeBytes>,
+}
+
+/// Bytes of a file's tensors of one type and shape class.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypeBytes {
+    /// ggml's name of the type ("Q4_K").
+    pub ggml_type: &'static str,
+    /// Bytes of data.
+    pub bytes: u64,
+    /// Matrices (two dimensions) other than the token-embedding table, with a number of rows
+    /// (the second dimension) that is a multiple of 8.
+    pub repackable_shape: bool,
+}
+
+/// The file's tensor bytes by type and shape class, largest first.
+fn bytes_by_type(file: &GgufFile) -> Vec<TypeBytes> {
+    let mut out: Vec<TypeBytes> = Vec::new();
+    for t in file.tensors() {
+        let repackable_shape =
+            t.dims.len() == 2 && t.dims[1] % 8 == 0 && !t.name.starts_with("token_embd");
+        let ggml_type = t.ggml_type.name();
+        match out
+            .iter_mut()
+            .find(|b| b.ggml_type == ggml_type && b.repackable_shape == repackable_shape)
+        {
+            Some(b) => b.bytes += t.n_bytes,
+            None => out.push(TypeBytes {
+                ggml_type,
+                bytes: t.n_bytes,
+                repackable_shape,
+            }),
+        }
+    }
+    out.sort_by_key(|b| std::cmp::Reverse(b.bytes));
+    out
 }
 
 /// Layers of each architecture that attend to the full context, one every N
@@ -211,6 +249,7 @@ pub fn model_from_gguf_file(
             bytes: g.weight_bytes,
             bits_per_weight: g.bits_per_weight,
             file_type: g.file_type_name,
+            by_type: bytes_by_type(file),
         },
     ))
 }

@@ -51,6 +51,20 @@ impl Band {
     }
 }
 
+/// The bytes of a file's tensors of one GGUF type (`"Q4_K"`, `"Q8_0"`...) that one use
+/// shares, for what depends on the type: which weights llama.cpp repacks for its CPU kernels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypedWeights {
+    /// ggml's name of the type.
+    pub ggml_type: String,
+    /// Bytes of data.
+    pub bytes: f64,
+    /// Whether these tensors are matrices of the layers or the output projection, each with a
+    /// number of rows that is a multiple of 8: the shape llama.cpp's repacked CPU kernels
+    /// take. The token-embedding table, looked up row by row, is not.
+    pub repackable_shape: bool,
+}
+
 /// What the user asks about: the workload and the deployment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
@@ -102,6 +116,10 @@ pub struct Scenario {
     /// threads (`sizewise probe`'s `local`), fewer threads get less bandwidth and compute.
     /// `None`: all of them.
     pub threads: Option<u32>,
+    /// A file's weights by tensor type (empty when not known, e.g. a catalog model).
+    pub weight_types: Vec<TypedWeights>,
+    /// Whether the engine maps the model file (llama.cpp's default) rather than reading it.
+    pub mapped: bool,
 }
 
 impl Default for Scenario {
@@ -127,6 +145,8 @@ impl Default for Scenario {
             weight_bits: None,
             calibration: None,
             threads: None,
+            weight_types: Vec::new(),
+            mapped: true,
         }
     }
 }
@@ -330,6 +350,13 @@ pub struct Numbers {
     pub activation_bytes: f64,
     /// Engine runtime (backend context: CUDA, ROCm, Metal or CPU; buffers), bytes.
     pub runtime_bytes: f64,
+    /// Weights llama.cpp copies into its own buffers in the layout of its CPU kernels
+    /// (repacked), bytes; counted once in `weights_bytes`.
+    pub repacked_bytes: f64,
+    /// The most memory the process holds: `inference_memory_bytes`, plus the file pages of
+    /// repacked weights when the file is mapped, which were read to repack them and stay
+    /// resident until the system needs the memory (they are clean and can be dropped).
+    pub peak_resident_bytes: f64,
     /// Memory needed to serve (all devices), bytes.
     pub inference_memory_bytes: f64,
     /// Usable memory of all devices, bytes.
@@ -772,6 +799,14 @@ pub fn estimate_numbers(
     }
     let wbytes = d.weight_bytes;
     let weights_bytes = a.params.total * wbytes;
+    let repacked_bytes = if d.engine == Engine::LlamaCpp && h.class == HardwareClass::Cpu {
+        s.weight_types
+            .iter()
+            .filter(|t| t.repackable_shape && crate::priors::x86_cpu_repacks(&t.ggml_type))
+            .fold(0.0, |sum, t| sum + t.bytes)
+    } else {
+        0.0
+    };
     let kv_bytes_per_token = (a.kv_full + a.kv_slide) * d.kv_bytes;
     let kv_bytes = b * a.kv_elems(ctx) * d.kv_bytes;
     let chunk = prefill_chunk(d.engine).min(p.max(1.0));
@@ -929,6 +964,11 @@ pub fn estimate_numbers(
         kv_bytes_per_token,
         activation_bytes,
         runtime_bytes: runtime,
+        repacked_bytes,
+        peak_resident_bytes: weights_bytes
+            + kv_bytes
+            + g * (activation_bytes + runtime)
+            + if s.mapped { repacked_bytes } else { 0.0 },
         inference_memory_bytes: weights_bytes + kv_bytes + g * (activation_bytes + runtime),
         usable_memory_bytes: usable * g,
         fits,
@@ -1108,5 +1148,41 @@ mod tests {
             ..Scenario::default()
         };
         assert_eq!(deployment(&gpu, &s).unwrap().calibration, None);
+    }
+
+    #[test]
+    fn mapped_repacked_weights_are_resident_twice_at_peak_on_a_cpu() {
+        let c = sizewise_catalog::Catalog::embedded().unwrap_or_default();
+        let model = c.model("smollm2-135m").unwrap().clone();
+        let a = crate::summarize(&model).unwrap();
+        let typed = |t: &str, bytes: f64, repackable_shape: bool| TypedWeights {
+            ggml_type: t.into(),
+            bytes,
+            repackable_shape,
+        };
+        let scenario = |mapped| Scenario {
+            engine: Some(Engine::LlamaCpp),
+            memory_gb: Some(32.0),
+            precision: Some(Precision::Q4_0),
+            weight_types: vec![
+                typed("Q4_0", 60e6, true),
+                // Looked up row by row, never repacked.
+                typed("Q4_0", 15e6, false),
+                typed("Q6_K", 20e6, true),
+            ],
+            mapped,
+            ..Scenario::default()
+        };
+        let cpu = device("x86-8core-ddr5-desktop");
+        let on = estimate_numbers(&model, &a, &cpu, &scenario(true)).unwrap();
+        assert_eq!(on.repacked_bytes, 60e6);
+        assert_eq!(on.peak_resident_bytes, on.inference_memory_bytes + 60e6);
+        let off = estimate_numbers(&model, &a, &cpu, &scenario(false)).unwrap();
+        assert_eq!(off.peak_resident_bytes, off.inference_memory_bytes);
+        assert_eq!(off.inference_memory_bytes, on.inference_memory_bytes);
+        // A GPU's weights live in its own memory: nothing is repacked for CPU kernels.
+        let gpu = estimate_numbers(&model, &a, &device("nvidia-l4"), &scenario(true)).unwrap();
+        assert_eq!(gpu.repacked_bytes, 0.0);
+        assert_eq!(gpu.peak_resident_bytes, gpu.inference_memory_bytes);
     }
 }

@@ -15,7 +15,7 @@ pub mod report;
 pub mod validation;
 
 pub use crate::core::{
-    ArchSummary, Band, Deployment, Numbers, Scenario, deployment, estimate_numbers,
+    ArchSummary, Band, Deployment, Numbers, Scenario, TypedWeights, deployment, estimate_numbers,
 };
 pub use error::EstimateError;
 pub use precision::{ComputeDtype, Precision};

@@ -123,6 +123,14 @@ impl PriorScale {
     }
 }
 
+/// Whether llama.cpp's CPU backend on x86 with AVX2 copies weights of this GGUF type into the
+/// interleaved layout of its repacked kernels (`ggml/src/ggml-cpu/repack.cpp`,
+/// `ggml_repack_get_optimal_repack_type`: Q4_0, Q4_K and IQ4_NL as 8x8 blocks; Q2_K too, with
+/// AVX-512, which is not assumed).
+pub fn x86_cpu_repacks(ggml_type: &str) -> bool {
+    matches!(ggml_type, "Q4_0" | "Q4_K" | "IQ4_NL")
+}
+
 /// The priors for `engine` on `class`, or why the pair makes no sense.
 pub fn priors(
     engine: Engine,

@@ -109,6 +109,7 @@ impl LocalTarget {
         output_tokens: u64,
         context_tokens: u64,
         threads: u32,
+        mapped: bool,
     ) -> Result<LocalTarget, String> {
         if !catalog.hardware().any(|h| h.id == sizewise_probe::LOCAL_ID) {
             return Err(
@@ -128,6 +129,8 @@ impl LocalTarget {
             output_tokens,
             context: Some(context_tokens),
             threads: Some(threads),
+            weight_types: crate::cmd_estimate::typed_weights(&weights),
+            mapped,
             ..sizewise_estimate::Scenario::default()
         };
         Ok(LocalTarget { model, scenario })
@@ -206,6 +209,8 @@ fn estimate_json(n: &sizewise_estimate::Numbers) -> Value {
         "decode_tokens_per_s_band": [n.decode_tokens_per_s.p10, n.decode_tokens_per_s.p90],
         "ttft_ms": n.ttft_s.p50 * 1e3,
         "memory_bytes": n.inference_memory_bytes,
+        "repacked_bytes": n.repacked_bytes,
+        "peak_resident_bytes": n.peak_resident_bytes,
     })
 }
 
@@ -524,6 +529,7 @@ mod engine_bench {
             u64::from(output_tokens),
             u64::from(context),
             threads,
+            !args.no_mmap,
         );
         let estimate = local_estimate(catalog, &target);
         let decode = stat(|s| s.decode_tokens_per_s);
@@ -570,7 +576,7 @@ mod engine_bench {
         );
         add_ratios(
             &mut v["estimate"],
-            "memory_bytes",
+            "peak_resident_bytes",
             "peak_rss_over_estimated_memory",
             peak_rss.map(|m| m as f64),
         );
@@ -669,7 +675,7 @@ mod engine_bench {
         t.add_row(vec![
             "peak memory (RSS)".to_string(),
             bytes(&v["peak_rss_bytes"]),
-            bytes(&est["memory_bytes"]),
+            bytes(&est["peak_resident_bytes"]),
         ]);
         t.add_row(vec![
             "resident at the end: own / mapped files".to_string(),

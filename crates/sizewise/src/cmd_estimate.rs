@@ -282,6 +282,20 @@ pub(crate) fn precision_of_file_type(t: Option<&str>) -> Precision {
     }
 }
 
+/// A GGUF file's bytes by tensor type, as the estimator takes them.
+pub fn typed_weights(
+    w: &sizewise_catalog::import::GgufWeights,
+) -> Vec<sizewise_estimate::TypedWeights> {
+    w.by_type
+        .iter()
+        .map(|t| sizewise_estimate::TypedWeights {
+            ggml_type: t.ggml_type.to_string(),
+            bytes: t.bytes as f64,
+            repackable_shape: t.repackable_shape,
+        })
+        .collect()
+}
+
 /// `sizewise estimate`.
 pub fn estimate(catalog: &Catalog, args: EstimateArgs) -> anyhow::Result<()> {
     let mut s = args.scenario.scenario()?;
@@ -293,6 +307,7 @@ pub fn estimate(catalog: &Catalog, args: EstimateArgs) -> anyhow::Result<()> {
                 s.precision = Some(precision_of_file_type(weights.file_type));
             }
             s.weight_bits = weights.bits_per_weight;
+            s.weight_types = typed_weights(&weights);
             if s.engine.is_none() {
                 s.engine = Some(sizewise_estimate::Engine::LlamaCpp);
             }

@@ -131,6 +131,8 @@ impl ScenarioArgs {
             weight_bits: None,
             calibration: self.no_calibration.then_some(PriorScale::NONE),
             threads: self.threads,
+            weight_types: Vec::new(),
+            mapped: true,
         })
     }
 }
