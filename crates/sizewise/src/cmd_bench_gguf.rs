@@ -98,6 +98,21 @@ pub struct LocalTarget {
     scenario: sizewise_estimate::Scenario,
 }
 
+/// How a benchmark runs the file: what its estimate must assume.
+#[derive(Debug, Clone, Copy)]
+pub struct BenchShape {
+    /// Prompt tokens per repetition.
+    pub prompt_tokens: u64,
+    /// Generated tokens per repetition.
+    pub output_tokens: u64,
+    /// The context the model is loaded with.
+    pub context_tokens: u64,
+    /// Threads.
+    pub threads: u32,
+    /// Whether the file is mapped (not read into memory).
+    pub mapped: bool,
+}
+
 impl LocalTarget {
     /// The file as a catalog model, in the benchmark's scenario; `Err` says why there can be
     /// no estimate.
@@ -105,12 +120,15 @@ impl LocalTarget {
         catalog: &Catalog,
         path: &std::path::Path,
         gguf: &sizewise_gguf::GgufFile,
-        prompt_tokens: u64,
-        output_tokens: u64,
-        context_tokens: u64,
-        threads: u32,
-        mapped: bool,
+        shape: BenchShape,
     ) -> Result<LocalTarget, String> {
+        let BenchShape {
+            prompt_tokens,
+            output_tokens,
+            context_tokens,
+            threads,
+            mapped,
+        } = shape;
         if !catalog.hardware().any(|h| h.id == sizewise_probe::LOCAL_ID) {
             return Err(
                 "no hardware `local` yet: run `sizewise probe` to measure this machine".into(),
@@ -372,8 +390,8 @@ mod engine_bench {
     use sizewise_store::{RunKind, RunStatus};
 
     use super::{
-        LocalTarget, MeanSd, Sample, add_ratios, calibrate, kv_cache_bytes, local_estimate,
-        peak_rss_bytes, rss_split_bytes,
+        BenchShape, LocalTarget, MeanSd, Sample, add_ratios, calibrate, kv_cache_bytes,
+        local_estimate, peak_rss_bytes, rss_split_bytes,
     };
     use crate::cmd_bench::{BenchArgs, BenchFormat};
 
@@ -525,11 +543,13 @@ mod engine_bench {
             catalog,
             &path,
             &gguf,
-            u64::from(prompt_tokens),
-            u64::from(output_tokens),
-            u64::from(context),
-            threads,
-            !args.no_mmap,
+            BenchShape {
+                prompt_tokens: u64::from(prompt_tokens),
+                output_tokens: u64::from(output_tokens),
+                context_tokens: u64::from(context),
+                threads,
+                mapped: !args.no_mmap,
+            },
         );
         let estimate = local_estimate(catalog, &target);
         let decode = stat(|s| s.decode_tokens_per_s);
