@@ -31,27 +31,39 @@ pub struct TypeBytes {
     pub ggml_type: &'static str,
     /// Bytes of data.
     pub bytes: u64,
+    /// Elements (weights).
+    pub params: u64,
     /// Matrices (two dimensions) other than the token-embedding table, with a number of rows
     /// (the second dimension) that is a multiple of 8.
     pub repackable_shape: bool,
+    /// Matrices every generated token multiplies: the layers' and the output projection (the
+    /// token-embedding table when the output is tied to it).
+    pub decode: bool,
 }
 
 /// The file's tensor bytes by type and shape class, largest first.
 fn bytes_by_type(file: &GgufFile) -> Vec<TypeBytes> {
     let mut out: Vec<TypeBytes> = Vec::new();
+    let tied = file.tensor("output.weight").is_none();
     for t in file.tensors() {
-        let repackable_shape =
-            t.dims.len() == 2 && t.dims[1] % 8 == 0 && !t.name.starts_with("token_embd");
+        let matrix = t.dims.len() == 2;
+        let embeddings = t.name.starts_with("token_embd");
+        let repackable_shape = matrix && t.dims[1] % 8 == 0 && !embeddings;
+        let decode = matrix && (!embeddings || tied);
         let ggml_type = t.ggml_type.name();
-        match out
-            .iter_mut()
-            .find(|b| b.ggml_type == ggml_type && b.repackable_shape == repackable_shape)
-        {
-            Some(b) => b.bytes += t.n_bytes,
+        match out.iter_mut().find(|b| {
+            b.ggml_type == ggml_type && b.repackable_shape == repackable_shape && b.decode == decode
+        }) {
+            Some(b) => {
+                b.bytes += t.n_bytes;
+                b.params += t.n_elements;
+            }
             None => out.push(TypeBytes {
                 ggml_type,
                 bytes: t.n_bytes,
+                params: t.n_elements,
                 repackable_shape,
+                decode,
             }),
         }
     }

@@ -59,6 +59,11 @@ pub struct TypedWeights {
     pub ggml_type: String,
     /// Bytes of data.
     pub bytes: f64,
+    /// Elements (weights).
+    pub params: f64,
+    /// Whether every generated token multiplies these matrices (the layers' and the output
+    /// projection's, not a token-embedding table looked up row by row).
+    pub decode: bool,
     /// Whether these tensors are matrices of the layers or the output projection, each with a
     /// number of rows that is a multiple of 8: the shape llama.cpp's repacked CPU kernels
     /// take. The token-embedding table, looked up row by row, is not.
@@ -678,6 +683,30 @@ fn tp_efficiency(gpus: f64) -> f64 {
     1.0 / (1.0 + 0.15 * (gpus - 1.0))
 }
 
+/// Seconds per token that llama.cpp's matrix-vector kernels on a CPU spend on the weights
+/// one decode step multiplies, type by type, at each type's prior share of the f32 peak
+/// ([`crate::priors::cpu_decode_kernel`]). The file's tensor types when known, else the
+/// precision's main type; `None` for other engines and hardware, and for formats llama.cpp
+/// does not run.
+fn cpu_kernel_seconds(
+    a: &ArchSummary,
+    d: &Deployment,
+    s: &Scenario,
+    class: HardwareClass,
+) -> Option<f64> {
+    if d.engine != Engine::LlamaCpp || class != HardwareClass::Cpu || d.peak_flops <= 0.0 {
+        return None;
+    }
+    let rate =
+        |t: &str, params: f64| 2.0 * params / (d.peak_flops * crate::priors::cpu_decode_kernel(t));
+    let typed: Vec<&TypedWeights> = s.weight_types.iter().filter(|t| t.decode).collect();
+    if typed.is_empty() {
+        let t = d.precision.ggml_type()?;
+        return Some(rate(t, a.weights_read(1.0)));
+    }
+    Some(typed.iter().map(|t| rate(&t.ggml_type, t.params)).sum())
+}
+
 struct Timing {
     ttft: f64,
     tpot: f64,
@@ -696,6 +725,12 @@ struct Efficiency {
     layer_s: f64,
     /// Fixed time per request, seconds.
     req_s: f64,
+    /// Seconds per decoded token of llama.cpp's matrix-vector kernels on a CPU, type by type
+    /// (one sequence, at the kernels' prior efficiency); `None` where the compute term is
+    /// the model's FLOPs at `decode_mfu`.
+    kernel_s: Option<f64>,
+    /// Multiplies the kernels' prior efficiency: the band's point and a calibration.
+    kernel_eff: f64,
 }
 
 fn timing(a: &ArchSummary, d: &Deployment, s: &Scenario, e: Efficiency) -> Timing {
@@ -705,6 +740,8 @@ fn timing(a: &ArchSummary, d: &Deployment, s: &Scenario, e: Efficiency) -> Timin
         bw_eff,
         layer_s,
         req_s,
+        kernel_s,
+        kernel_eff,
     } = e;
     let g = s.gpus.max(1) as f64;
     let b = s.batch.max(1) as f64;
@@ -745,7 +782,11 @@ fn timing(a: &ArchSummary, d: &Deployment, s: &Scenario, e: Efficiency) -> Timin
     let step_bytes = a.weights_read(b) * wbytes + kv_read;
     let step_flops = b * (2.0 * a.params.matmul_active + a.attn_token(ctx));
     let decode_flops_rate = d.peak_flops * decode_mfu * g * tp_efficiency(g);
-    let tpot = (step_bytes / bw).max(step_flops / decode_flops_rate) + a.layers * layer_s + comm(b);
+    let compute_s = match kernel_s {
+        Some(k) => b * (k / kernel_eff + a.attn_token(ctx) / decode_flops_rate),
+        None => step_flops / decode_flops_rate,
+    };
+    let tpot = (step_bytes / bw).max(compute_s) + a.layers * layer_s + comm(b);
     Timing {
         ttft,
         tpot,
@@ -840,33 +881,43 @@ pub fn estimate_numbers(
     // A calibration's prefill factor comes from prompt processing; decode's compute term
     // keeps the prior, so that a short benchmark prompt does not cap generation speed.
     let prefill_factor = d.calibration.map_or(1.0, |c| c.prefill_mfu);
-    let run = |mfu: f64, bw: f64, layer: f64, req: f64| {
+    // A calibration's decode factor scales whichever bound decode meets: the bandwidth or
+    // the kernels.
+    let decode_factor = d.calibration.map_or(1.0, |c| c.decode_bw);
+    let kernel_s = cpu_kernel_seconds(a, &d, s, h.class);
+    let run = |mfu: f64, bw: f64, layer: f64, req: f64, kernel: f64| {
         let e = Efficiency {
             mfu,
             decode_mfu: mfu / prefill_factor,
             bw_eff: bw,
             layer_s: layer,
             req_s: req,
+            kernel_s,
+            kernel_eff: kernel * decode_factor,
         };
         timing(a, &d, s, e)
     };
+    let kernel_band = crate::priors::CPU_KERNEL_BAND;
     let fast = run(
         pri.prefill_mfu.hi,
         pri.decode_bw.hi,
         pri.per_layer_s.hi,
         pri.per_request_s.hi,
+        kernel_band.hi,
     );
     let mid = run(
         pri.prefill_mfu.mid,
         pri.decode_bw.mid,
         pri.per_layer_s.mid,
         pri.per_request_s.mid,
+        kernel_band.mid,
     );
     let slow = run(
         pri.prefill_mfu.lo,
         pri.decode_bw.lo,
         pri.per_layer_s.lo,
         pri.per_request_s.lo,
+        kernel_band.lo,
     );
     let ttft_s = Band::of(fast.ttft, mid.ttft, slow.ttft);
     let tpot_s = Band::of(fast.tpot, mid.tpot, slow.tpot);
@@ -1158,6 +1209,8 @@ mod tests {
         let typed = |t: &str, bytes: f64, repackable_shape: bool| TypedWeights {
             ggml_type: t.into(),
             bytes,
+            params: bytes * 2.0,
+            decode: repackable_shape,
             repackable_shape,
         };
         let scenario = |mapped| Scenario {

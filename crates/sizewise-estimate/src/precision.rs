@@ -117,6 +117,25 @@ impl Precision {
         }
     }
 
+    /// The GGUF tensor type that holds most of the weights of this precision in a llama.cpp
+    /// file (`Q4_K` for the Q4_K_M mix); `None` for formats llama.cpp does not use.
+    pub fn ggml_type(&self) -> Option<&'static str> {
+        Some(match self {
+            Precision::Fp32 => "F32",
+            Precision::Bf16 => "BF16",
+            Precision::Fp16 => "F16",
+            Precision::Q8_0 => "Q8_0",
+            Precision::Q6K => "Q6_K",
+            Precision::Q5KM => "Q5_K",
+            Precision::Q4KM => "Q4_K",
+            Precision::Q4_0 => "Q4_0",
+            Precision::Q4_1 => "Q4_1",
+            Precision::Q3KM => "Q3_K",
+            Precision::Q2K => "Q2_K",
+            Precision::Fp8 | Precision::Int8 | Precision::Int4 => return None,
+        })
+    }
+
     /// Real bits per weight, scales and minimums included.
     pub fn bits_per_weight(&self) -> f64 {
         match self {

@@ -90,7 +90,7 @@ pub struct Priors {
 }
 
 const GPU_BASIS: &str = "fitted across published GPU measurements (FasterTransformer 13B on A100 via Kipply; llama.cpp on P40 and RTX 3080): decode 62-90% of peak bandwidth plus a per-layer launch cost; see docs/VALIDATION.md";
-const CPU_BASIS: &str = "llama.cpp on CPUs: decode reads weights at about half to three quarters of DRAM bandwidth (STREAM-like); its quantized matrix products (int8 dot products) reach 35-90% of the f32 SIMD peak, higher for wider models, as `bench --gguf` measured from 135M to 1.2B parameters on a 2-vCPU EPYC (docs/VALIDATION.md); calibrate with `sizewise probe` and `bench --gguf`";
+const CPU_BASIS: &str = "llama.cpp on CPUs: decode reads weights at about half to three quarters of DRAM bandwidth (STREAM-like), and its matrix-vector kernels reach a share of the core's f32 peak that depends on the tensor type (repacked Q4_0/Q4_K 64%, Q4_1 52%, 5-bit 42%), plus 25-120 us per layer of small ops; prompt processing reaches 35-90% of the f32 SIMD peak. Fitted with `bench --gguf` from 135M to 1.2B parameters on a 2-vCPU EPYC (docs/VALIDATION.md); calibrate with `sizewise probe` and `bench --gguf`";
 const APPLE_BASIS: &str =
     "llama.cpp Metal on Apple silicon: decode about 60-85% of unified-memory bandwidth";
 const MOBILE_BASIS: &str =
@@ -130,6 +130,27 @@ impl PriorScale {
 pub fn x86_cpu_repacks(ggml_type: &str) -> bool {
     matches!(ggml_type, "Q4_0" | "Q4_K" | "IQ4_NL")
 }
+
+/// Share of one core's f32 peak (two FLOPs per weight) that llama.cpp's matrix-vector
+/// kernel for a GGUF type reaches when it decodes one token on an x86 CPU with AVX2. The
+/// repacked 8x8 kernels of Q4_0, Q4_K and IQ4_NL run fastest; Q8_0 and the float types are
+/// held back by memory before their kernels, so their figures are lower bounds. Fitted to
+/// synthetic Llama 3.2 1B files of each type on one core of a 2-vCPU AMD EPYC
+/// (`scripts/kernel-rates.sh`, docs/VALIDATION.md); Q5_K and the rarer types get the plain
+/// 5-bit figure until measured.
+pub fn cpu_decode_kernel(ggml_type: &str) -> f64 {
+    match ggml_type {
+        "Q4_0" | "Q4_K" | "IQ4_NL" => 0.64,
+        "Q6_K" => 0.72,
+        "Q4_1" => 0.52,
+        "Q8_0" | "F32" => 0.50,
+        "F16" | "BF16" => 0.30,
+        _ => 0.42,
+    }
+}
+
+/// The spread of [`cpu_decode_kernel`] across machines: (slow, typical, fast) factors.
+pub const CPU_KERNEL_BAND: Tri = Tri::new(0.75, 1.0, 1.25);
 
 /// The priors for `engine` on `class`, or why the pair makes no sense.
 pub fn priors(
@@ -172,7 +193,10 @@ pub fn priors(
         (Engine::LlamaCpp, Cpu) => Ok(Priors {
             prefill_mfu: Tri::new(0.35, 0.60, 0.90),
             decode_bw: Tri::new(0.45, 0.60, 0.75),
-            per_layer_s: Tri::new(40.0 * us, 15.0 * us, 5.0 * us),
+            // Norms, RoPE, softmax, residual adds and each op's dispatch, one thread: what
+            // `bench --gguf` left over beyond the weights and the cache, 31-110 us per layer
+            // across 135M-1.2B models (docs/VALIDATION.md).
+            per_layer_s: Tri::new(120.0 * us, 60.0 * us, 25.0 * us),
             per_request_s: Tri::new(10.0 * ms, 3.0 * ms, 1.0 * ms),
             basis: CPU_BASIS,
         }),

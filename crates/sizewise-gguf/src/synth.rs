@@ -123,17 +123,23 @@ pub enum SynthPrecision {
     Q8_0,
     /// Matrices Q4_0, the output projection Q6_K.
     Q4_0,
+    /// Matrices Q4_1 (4-bit blocks with a scale and a minimum), the output projection Q6_K.
+    Q4_1,
+    /// Matrices Q5_0, the output projection Q6_K.
+    Q5_0,
     /// llama.cpp's Q4_K_M mix of Q4_K and Q6_K.
     Q4KM,
 }
 
 impl SynthPrecision {
     /// Every precision, smallest file last.
-    pub const ALL: [SynthPrecision; 5] = [
+    pub const ALL: [SynthPrecision; 7] = [
         SynthPrecision::F32,
         SynthPrecision::F16,
         SynthPrecision::Q8_0,
+        SynthPrecision::Q5_0,
         SynthPrecision::Q4KM,
+        SynthPrecision::Q4_1,
         SynthPrecision::Q4_0,
     ];
 
@@ -144,6 +150,8 @@ impl SynthPrecision {
             SynthPrecision::F16 => "f16",
             SynthPrecision::Q8_0 => "q8_0",
             SynthPrecision::Q4_0 => "q4_0",
+            SynthPrecision::Q4_1 => "q4_1",
+            SynthPrecision::Q5_0 => "q5_0",
             SynthPrecision::Q4KM => "q4_k_m",
         }
     }
@@ -161,7 +169,9 @@ impl SynthPrecision {
             SynthPrecision::F32 => 0,
             SynthPrecision::F16 => 1,
             SynthPrecision::Q4_0 => 2,
+            SynthPrecision::Q4_1 => 3,
             SynthPrecision::Q8_0 => 7,
+            SynthPrecision::Q5_0 => 8,
             SynthPrecision::Q4KM => 15,
         }
     }
@@ -173,6 +183,8 @@ impl SynthPrecision {
             SynthPrecision::F16 => GgmlType::F16,
             SynthPrecision::Q8_0 => GgmlType::Q8_0,
             SynthPrecision::Q4_0 => GgmlType::Q4_0,
+            SynthPrecision::Q4_1 => GgmlType::Q4_1,
+            SynthPrecision::Q5_0 => GgmlType::Q5_0,
             SynthPrecision::Q4KM => GgmlType::Q4K,
         }
     }
@@ -703,6 +715,8 @@ pub fn scale_offsets(t: GgmlType) -> Option<&'static [usize]> {
     match t {
         // block_q8_0, block_q4_0, block_q5_0: d first.
         GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q5_0 => Some(&[0]),
+        // block_q4_1: d, m, qs[16].
+        GgmlType::Q4_1 => Some(&[0, 2]),
         // block_q4_K: d, dmin, scales[12], qs[128].
         GgmlType::Q4K => Some(&[0, 2]),
         // block_q6_K: ql[128], qh[64], scales[16], d.
@@ -717,7 +731,7 @@ pub fn scale_offsets(t: GgmlType) -> Option<&'static [usize]> {
 fn block_scale(t: GgmlType) -> u16 {
     let d = match t {
         GgmlType::Q8_0 => 1.0 / 4096.0,
-        GgmlType::Q4_0 => 1.0 / 256.0,
+        GgmlType::Q4_0 | GgmlType::Q4_1 => 1.0 / 256.0,
         GgmlType::Q5_0 => 1.0 / 512.0,
         _ => 1.0 / 16384.0,
     };

@@ -291,7 +291,9 @@ pub fn typed_weights(
         .map(|t| sizewise_estimate::TypedWeights {
             ggml_type: t.ggml_type.to_string(),
             bytes: t.bytes as f64,
+            params: t.params as f64,
             repackable_shape: t.repackable_shape,
+            decode: t.decode,
         })
         .collect()
 }

@@ -76,6 +76,12 @@ enum PrecisionArg {
     /// 4-bit blocks, the output projection Q6_K.
     #[value(name = "q4_0")]
     Q4_0,
+    /// 4-bit blocks with a minimum, the output projection Q6_K.
+    #[value(name = "q4_1")]
+    Q4_1,
+    /// 5-bit blocks, the output projection Q6_K.
+    #[value(name = "q5_0")]
+    Q5_0,
     /// llama.cpp's Q4_K_M mix of Q4_K and Q6_K.
     #[value(name = "q4_k_m")]
     Q4KM,
@@ -88,6 +94,8 @@ impl From<PrecisionArg> for SynthPrecision {
             PrecisionArg::F16 => SynthPrecision::F16,
             PrecisionArg::Q8_0 => SynthPrecision::Q8_0,
             PrecisionArg::Q4_0 => SynthPrecision::Q4_0,
+            PrecisionArg::Q4_1 => SynthPrecision::Q4_1,
+            PrecisionArg::Q5_0 => SynthPrecision::Q5_0,
             PrecisionArg::Q4KM => SynthPrecision::Q4KM,
         }
     }
