@@ -125,9 +125,10 @@ struct EvalRunArgs {
     /// How choice and label items are scored.
     #[arg(long, value_enum, default_value_t = Scoring::Auto)]
     scoring: Scoring,
-    /// Log-probability scoring of label suites: batch calibration (each label's mean
-    /// log-probability over the items is subtracted; Zhou et al. 2024), or none. The JSON
-    /// reports the uncalibrated score too.
+    /// Log-probability scoring of suites whose items share their answers (labels, or the
+    /// same choices for every item): batch calibration (each answer's mean log-probability
+    /// over the items is subtracted; Zhou et al. 2024), or none. The JSON reports the
+    /// uncalibrated score too.
     #[arg(long, value_enum, default_value_t = Calibration::Batch)]
     calibration: Calibration,
     /// How a GGUF model sees the prompt: as a conversation in its chat template, or as one
@@ -238,6 +239,17 @@ impl Answered {
             ..Answered::default()
         }
     }
+}
+
+/// Where the first of `stops` begins in `text` after its leading whitespace, if it does.
+#[cfg_attr(not(feature = "llama"), allow(dead_code))]
+fn first_stop(text: &str, stops: &[String]) -> Option<usize> {
+    let lead = text.len() - text.trim_start().len();
+    stops
+        .iter()
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| text[lead..].find(s.as_str()).map(|at| lead + at))
+        .min()
 }
 
 /// The finish reason of an item longer than the model's context window.
@@ -361,7 +373,7 @@ mod local {
     use sizewise_engine::{ChatMessage, Engine, EngineError, GenParams, LoadOptions, Prompt};
     use sizewise_eval::{Prepared, Role};
 
-    use super::{Answered, Target};
+    use super::{Answered, Target, first_stop};
 
     /// A GGUF model in process.
     pub struct Gguf {
@@ -438,29 +450,40 @@ mod local {
         }
 
         fn generate(&mut self, p: &Prepared) -> anyhow::Result<Answered> {
+            // Stop sequences count only once the answer has begun: a small model often
+            // opens with a blank line, which a "\n\n" stop would turn into no answer.
             let params = GenParams {
                 max_tokens: p.max_tokens,
-                stop: p.stop.clone(),
                 reuse_prefix: true,
                 ..GenParams::default()
             };
-            let g = match self
-                .engine
-                .generate(&self.prompt(p), &params, |_| ControlFlow::Continue(()))
-            {
+            let mut seen = String::new();
+            let stopped = |text: &str| first_stop(text, &p.stop).is_some();
+            let g = match self.engine.generate(&self.prompt(p), &params, |piece| {
+                seen.push_str(piece);
+                if stopped(&seen) {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            }) {
                 Err(EngineError::PromptTooLong { prompt_tokens, .. }) => {
                     return Ok(Answered::too_long(prompt_tokens));
                 }
                 other => other.with_context(|| format!("item {}", p.id))?,
             };
+            let (text, finish) = match first_stop(&g.text, &p.stop) {
+                Some(at) => (g.text[..at].to_string(), "stop".to_string()),
+                None => (g.text, g.finish_reason.as_openai().to_string()),
+            };
             Ok(Answered {
-                text: g.text,
+                text,
                 logprobs: None,
                 prompt_tokens: Some(g.prompt_tokens as u64),
                 output_tokens: Some(g.output_tokens as u64),
                 seconds: g.timings.total_s,
                 ttft_s: g.timings.ttft_s,
-                finish_reason: Some(g.finish_reason.as_openai().to_string()),
+                finish_reason: Some(finish),
             })
         }
 
@@ -607,10 +630,26 @@ fn run(catalog: &Catalog, args: EvalRunArgs) -> anyhow::Result<()> {
     // Small models favour one label whatever the input. Batch calibration (Zhou et al.
     // 2024, "Batch Calibration", ICLR) subtracts each label's mean log-probability over the
     // items scored, so the decision rests on how an item differs from the others. It uses no
-    // gold label.
-    let calibrate = by_logprob
-        && matches!(suite.answer, AnswerKind::Label { .. })
-        && args.calibration == Calibration::Batch;
+    // gold label. It needs the same answers for every item: a label suite, or a choice
+    // suite whose items all offer the same choices (yes/no, plausible/implausible).
+    let same_answers = match suite.answer {
+        AnswerKind::Label { .. } => true,
+        AnswerKind::Choice => {
+            // The same choices in any order: BIG-bench files list them item by item.
+            let mut sets = prepared
+                .iter()
+                .filter_map(|p| suite.item(p.index))
+                .map(|item| {
+                    let mut c = suite.candidates(item).to_vec();
+                    c.sort();
+                    c
+                });
+            sets.next()
+                .is_some_and(|first| !first.is_empty() && sets.all(|c| c == first))
+        }
+        _ => false,
+    };
+    let calibrate = by_logprob && same_answers && args.calibration == Calibration::Batch;
 
     let store = if args.no_store {
         None
@@ -675,15 +714,22 @@ fn run(catalog: &Catalog, args: EvalRunArgs) -> anyhow::Result<()> {
         answers.push((p, answered));
         pb.inc(1);
     }
-    // Batch calibration: each label's mean log-probability over the items answered.
-    let offsets: Option<Vec<f64>> = calibrate.then(|| {
-        let with: Vec<&Vec<f64>> = answers
-            .iter()
-            .filter_map(|(_, a)| a.logprobs.as_ref())
-            .collect();
-        let width = with.first().map_or(0, |lp| lp.len());
-        (0..width)
-            .map(|k| with.iter().filter_map(|lp| lp.get(k)).sum::<f64>() / with.len().max(1) as f64)
+    // Batch calibration: each answer's mean log-probability over the items answered, by
+    // the answer's text (items may list their choices in different orders).
+    let offsets: Option<std::collections::HashMap<String, f64>> = calibrate.then(|| {
+        let mut sums: std::collections::HashMap<String, (f64, usize)> = Default::default();
+        for (p, a) in &answers {
+            let (Some(lp), Some(item)) = (&a.logprobs, suite.item(p.index)) else {
+                continue;
+            };
+            for (c, x) in suite.candidates(item).iter().zip(lp) {
+                let e = sums.entry(c.clone()).or_default();
+                e.0 += x;
+                e.1 += 1;
+            }
+        }
+        sums.into_iter()
+            .map(|(c, (sum, n))| (c, sum / n.max(1) as f64))
             .collect()
     });
     let mut scored: Vec<Scored> = Vec::with_capacity(answers.len());
@@ -695,9 +741,12 @@ fn run(catalog: &Catalog, args: EvalRunArgs) -> anyhow::Result<()> {
             continue;
         };
         let calibrated: Option<Vec<f64>> = match (&answered.logprobs, &offsets) {
-            (Some(lp), Some(off)) if lp.len() == off.len() => {
-                Some(lp.iter().zip(off).map(|(a, b)| a - b).collect())
-            }
+            (Some(lp), Some(off)) => suite
+                .candidates(item)
+                .iter()
+                .zip(lp)
+                .map(|(c, x)| off.get(c).map(|m| x - m))
+                .collect(),
             _ => None,
         };
         let s = match (&answered.logprobs, &calibrated) {
@@ -1001,4 +1050,19 @@ fn compare(store: &StoreArgs, a: RunId, b: RunId, seed: u64, json_out: bool) -> 
         }
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_stop;
+
+    #[test]
+    fn a_stop_counts_only_after_the_answer_begins() {
+        let stops = vec!["\n\n".to_string(), "Problem:".to_string()];
+        assert_eq!(first_stop("\n\n42\n\nProblem: x", &stops), Some(4));
+        assert_eq!(first_stop("  7 Problem:", &stops), Some(4));
+        assert_eq!(first_stop("\n\n", &stops), None);
+        assert_eq!(first_stop("42", &stops), None);
+        assert_eq!(first_stop("42\n\n", &[String::new()]), None);
+    }
 }

@@ -299,4 +299,25 @@ fn smollm2_scores_sentiment_the_same_way_twice() {
     assert_eq!(g["scoring"], "generate");
     assert_eq!(g["n"], 3);
     assert!(g["output_tokens"].as_u64().unwrap() > 0);
+    // Yes/no items share their choices: batch-calibrated, with the raw score beside it.
+    let e = ok_json(
+        sizewise(&db)
+            .args(["eval", "--suite", "entailment", "--gguf"])
+            .arg(&model)
+            .args(["--limit", "10", "--threads", "1", "--no-store", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(e["calibration"], "batch");
+    assert!(e["uncalibrated"]["score"].as_f64().is_some(), "{e}");
+    // Each item offers its own choices: nothing to calibrate against.
+    let k = ok_json(
+        sizewise(&db)
+            .args(["eval", "--suite", "general-knowledge", "--gguf"])
+            .arg(&model)
+            .args(["--limit", "5", "--threads", "1", "--no-store", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(k["calibration"], "none");
 }
