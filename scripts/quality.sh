@@ -40,25 +40,4 @@ for s in "${suites[@]}"; do
   "$bin" eval compare "$ra" "$rb" --json >"$scratch/$s.cmp.json"
 done
 
-python3 - "$scratch" "${suites[@]}" <<'PY'
-import json, os, sys
-d, suites = sys.argv[1], sys.argv[2:]
-def cell(v):
-    lo, hi = v["ci95"]
-    return f"{v['score']:.3f} [{lo:.3f}, {hi:.3f}]"
-print("| suite | items | scoring | metric | SmolLM2-135M-Instruct Q4_1 | Gemma 3 270M Q4_K_M | difference (Gemma - SmolLM2), 95% CI | seconds (SmolLM2 / Gemma) |")
-print("|---|---|---|---|---|---|---|---|")
-for s in suites:
-    a = json.load(open(os.path.join(d, f"{s}.a.json")))
-    b = json.load(open(os.path.join(d, f"{s}.b.json")))
-    c = json.load(open(os.path.join(d, f"{s}.cmp.json")))
-    lo, hi = c["ci95"]
-    diff = f"{-c['difference']:+.3f} [{-hi:+.3f}, {-lo:+.3f}]" + ("" if c["significant"] else ", within noise")
-    scoring = a["scoring"] + (" (batch-calibrated)" if a.get("calibration") == "batch" else "")
-    extra = []
-    for name, v in (("SmolLM2", a), ("Gemma", b)):
-        if v.get("items_over_context"):
-            extra.append(f"{name}: {v['items_over_context']} items over its {v['context_tokens']}-token context")
-    note = f" ({'; '.join(extra)})" if extra else ""
-    print(f"| {s} | {a['n']} | {scoring} | {a['metric']} | {cell(a)} | {cell(b)}{note} | {diff} | {a['seconds']:.0f} / {b['seconds']:.0f} |")
-PY
+python3 scripts/quality-table.py "$scratch" "${suites[@]}"
