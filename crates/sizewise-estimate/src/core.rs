@@ -697,14 +697,14 @@ fn cpu_kernel_seconds(
     if d.engine != Engine::LlamaCpp || class != HardwareClass::Cpu || d.peak_flops <= 0.0 {
         return None;
     }
-    let rate =
+    let seconds =
         |t: &str, params: f64| 2.0 * params / (d.peak_flops * crate::priors::cpu_decode_kernel(t));
     let typed: Vec<&TypedWeights> = s.weight_types.iter().filter(|t| t.decode).collect();
     if typed.is_empty() {
         let t = d.precision.ggml_type()?;
-        return Some(rate(t, a.weights_read(1.0)));
+        return Some(seconds(t, a.weights_read(1.0)));
     }
-    Some(typed.iter().map(|t| rate(&t.ggml_type, t.params)).sum())
+    Some(typed.iter().map(|t| seconds(&t.ggml_type, t.params)).sum())
 }
 
 struct Timing {
@@ -1008,6 +1008,7 @@ pub fn estimate_numbers(
     let training_kwh = tdp.map(|w| training_device_hours.map(|x| x * w * PUE / 1000.0));
     let training_co2_kg = training_kwh.map(|k| k.map(|x| x * s.kg_co2_per_kwh));
 
+    let inference_memory_bytes = weights_bytes + kv_bytes + g * (activation_bytes + runtime);
     let out = Numbers {
         deployment: d,
         weights_bytes,
@@ -1016,11 +1017,8 @@ pub fn estimate_numbers(
         activation_bytes,
         runtime_bytes: runtime,
         repacked_bytes,
-        peak_resident_bytes: weights_bytes
-            + kv_bytes
-            + g * (activation_bytes + runtime)
-            + if s.mapped { repacked_bytes } else { 0.0 },
-        inference_memory_bytes: weights_bytes + kv_bytes + g * (activation_bytes + runtime),
+        peak_resident_bytes: inference_memory_bytes + if s.mapped { repacked_bytes } else { 0.0 },
+        inference_memory_bytes,
         usable_memory_bytes: usable * g,
         fits,
         min_devices,

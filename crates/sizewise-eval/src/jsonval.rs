@@ -50,6 +50,21 @@ pub(crate) fn opt_u32(obj: &Map<String, Value>, key: &str) -> Result<Option<u32>
     }
 }
 
+/// The items of the array at `key`, each of which must be a string.
+fn strings(items: &[Value], key: &str) -> Result<Vec<String>, String> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Value::String(s) => Ok(s.clone()),
+            other => Err(format!(
+                "{key}[{i}] must be a string, not {}",
+                kind_of(other)
+            )),
+        })
+        .collect()
+}
+
 /// The array of strings at `key`; `None` when absent or null.
 pub(crate) fn opt_str_list(
     obj: &Map<String, Value>,
@@ -57,18 +72,7 @@ pub(crate) fn opt_str_list(
 ) -> Result<Option<Vec<String>>, String> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| match v {
-                Value::String(s) => Ok(s.clone()),
-                other => Err(format!(
-                    "{key}[{i}] must be a string, not {}",
-                    kind_of(other)
-                )),
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some),
+        Some(Value::Array(items)) => strings(items, key).map(Some),
         Some(other) => Err(format!(
             "{key} must be an array of strings, not {}",
             kind_of(other)
@@ -81,17 +85,7 @@ pub(crate) fn opt_str_list(
 pub(crate) fn str_or_list(v: &Value, key: &str) -> Result<Vec<String>, String> {
     match v {
         Value::String(s) => Ok(vec![s.clone()]),
-        Value::Array(items) if !items.is_empty() => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| match v {
-                Value::String(s) => Ok(s.clone()),
-                other => Err(format!(
-                    "{key}[{i}] must be a string, not {}",
-                    kind_of(other)
-                )),
-            })
-            .collect(),
+        Value::Array(items) if !items.is_empty() => strings(items, key),
         Value::Array(_) => Err(format!("{key} is an empty array")),
         other => Err(format!(
             "{key} must be a string or an array of strings, not {}",

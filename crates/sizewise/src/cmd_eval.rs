@@ -664,7 +664,7 @@ fn run(catalog: &Catalog, args: EvalRunArgs) -> anyhow::Result<()> {
         "seed": args.seed,
         "limit": args.limit,
         "scoring": scoring,
-        "calibration": format!("{:?}", args.calibration),
+        "calibration": if calibrate { "batch" } else { "none" },
         "prompt_format": args.gguf.as_ref().map(|_| format!("{:?}", args.prompt_format).to_lowercase()),
         "gguf": args.gguf.as_ref().map(|p| p.display().to_string()),
         "url": args.url,
@@ -702,16 +702,26 @@ fn run(catalog: &Catalog, args: EvalRunArgs) -> anyhow::Result<()> {
     pb.enable_steady_tick(Duration::from_millis(150));
     let started = Instant::now();
     let mut answers: Vec<(&Prepared, Answered)> = Vec::with_capacity(prepared.len());
+    // An item that fails (an endpoint that errs or times out) ends the run; the items
+    // already answered are still scored and saved.
+    let mut failure: Option<anyhow::Error> = None;
     for p in &prepared {
         if interrupt.is_set() {
             break;
         }
         let answered = if by_logprob {
-            target.logprobs(p)?
+            target.logprobs(p)
         } else {
-            target.generate(p)?
+            target.generate(p)
         };
-        answers.push((p, answered));
+        match answered {
+            Ok(a) => answers.push((p, a)),
+            Err(e) if answers.is_empty() => return Err(e),
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
         pb.inc(1);
     }
     // Batch calibration: each answer's mean log-probability over the items answered, by
@@ -848,7 +858,7 @@ fn run(catalog: &Catalog, args: EvalRunArgs) -> anyhow::Result<()> {
     }
     if let Some(run) = run {
         run.add_rows(&rows).context("saving the items")?;
-        let status = if cancelled {
+        let status = if cancelled || failure.is_some() {
             RunStatus::Incomplete
         } else {
             RunStatus::Complete
@@ -862,6 +872,17 @@ fn run(catalog: &Catalog, args: EvalRunArgs) -> anyhow::Result<()> {
         crate::table::print_json(&v)?;
     } else {
         print_summary(&v);
+    }
+    if let Some(e) = failure {
+        return Err(e.context(format!(
+            "stopped after {} of {} items; those are scored above{}",
+            scored.len(),
+            prepared.len(),
+            v["run_id"]
+                .as_i64()
+                .map(|id| format!(" and saved as incomplete run {id}"))
+                .unwrap_or_default()
+        )));
     }
     if cancelled {
         eprintln!(

@@ -42,8 +42,13 @@ struct Sim {
 
 impl Sim {
     fn start(store: &Path) -> Sim {
+        Sim::with(store, &[])
+    }
+
+    fn with(store: &Path, extra: &[&str]) -> Sim {
         let mut child = sizewise(store)
             .args(["simulate", "sim", "--ttft-ms", "0", "--tpot-ms", "0"])
+            .args(extra)
             .args(["--port", "0", "--json"])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -164,6 +169,33 @@ fn an_endpoint_is_scored_saved_exported_and_compared() {
     let ci = cmp["ci95"].as_array().unwrap();
     assert!(ci[0].as_f64().unwrap() <= d && d <= ci[1].as_f64().unwrap());
     assert!((0.0..=1.0).contains(&cmp["p_value"].as_f64().unwrap()));
+}
+
+#[test]
+fn a_failing_endpoint_keeps_the_items_already_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let sim = Sim::with(&db, &["--error-rate", "0.3", "--seed", "5"]);
+    let out = sizewise(&db)
+        .args(["eval", "--suite", "sentiment", &sim.url, "--model", "sim"])
+        .args(["--limit", "40", "--json"])
+        .output()
+        .unwrap();
+    let e = failure(out);
+    assert!(
+        e.contains("endpoint failed") && e.contains("stopped after"),
+        "{e}"
+    );
+    let runs = ok_json(
+        sizewise(&db)
+            .args(["runs", "list", "--json"])
+            .output()
+            .unwrap(),
+    );
+    let run = &runs[0];
+    assert_eq!(run["kind"], "eval");
+    assert_eq!(run["status"], "incomplete");
+    assert!(run["row_count"].as_u64().unwrap() > 0, "{run}");
 }
 
 #[test]
