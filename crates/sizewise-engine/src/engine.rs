@@ -227,6 +227,32 @@ pub struct GenParams {
     /// call's, and evaluate only the rest: many prompts with the same few-shot examples then
     /// cost their own tokens only. Default `false`, so that each prefill is measured cold.
     pub reuse_prefix: bool,
+    /// Record each generated token's log-probability and, when above 0, that many of the
+    /// most likely tokens at its step (at most [`MAX_TOP_LOGPROBS`]): what an
+    /// OpenAI-compatible `logprobs`/`top_logprobs` request asks for. `None` records nothing
+    /// (computing them costs a pass over the vocabulary per token). Default `None`.
+    pub top_logprobs: Option<u32>,
+}
+
+/// The most alternatives [`GenParams::top_logprobs`] records per token (OpenAI's limit).
+pub const MAX_TOP_LOGPROBS: u32 = 20;
+
+/// A token's text and log-probability.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenLogprob {
+    /// The token's text (invalid UTF-8, part of a character, is replaced).
+    pub token: String,
+    /// Its natural-log probability at that step, from the model's logits (before sampling).
+    pub logprob: f64,
+}
+
+/// One generated token's log-probability and the most likely tokens at its step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GeneratedLogprobs {
+    /// The token generated.
+    pub chosen: TokenLogprob,
+    /// The most likely tokens at this step, most likely first.
+    pub top: Vec<TokenLogprob>,
 }
 
 impl Default for GenParams {
@@ -239,6 +265,7 @@ impl Default for GenParams {
             stop: Vec::new(),
             ignore_eos: false,
             reuse_prefix: false,
+            top_logprobs: None,
         }
     }
 }
@@ -309,6 +336,9 @@ pub struct Generation {
     pub finish_reason: FinishReason,
     /// Where the time went.
     pub timings: Timings,
+    /// Each generated token's log-probabilities, when [`GenParams::top_logprobs`] asked for
+    /// them (an end-of-generation token is not generated text and has none).
+    pub logprobs: Vec<GeneratedLogprobs>,
 }
 
 impl Generation {
@@ -378,6 +408,49 @@ fn log_prob(logits: &[f32], token: LlamaToken) -> Result<f64> {
         .and_then(|i| logits.get(i))
         .ok_or_else(|| decode_error("a candidate", format!("token {} has no logit", token.0)))?;
     Ok(*logit as f64 - max - sum.ln())
+}
+
+/// The natural-log softmax of `logits`.
+fn log_softmax(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f64 = logits.iter().map(|&l| f64::from(l - max).exp()).sum();
+    let norm = max as f64 + sum.ln();
+    logits
+        .iter()
+        .map(|&l| (f64::from(l) - norm) as f32)
+        .collect()
+}
+
+/// The log-probability of `chosen` in `lp` (a log-softmax over the vocabulary) and the `k`
+/// most likely tokens, most likely first (ties by token id); `text` gives a token's text.
+fn token_logprobs(
+    lp: &[f32],
+    chosen: LlamaToken,
+    k: usize,
+    text: impl Fn(LlamaToken) -> String,
+) -> GeneratedLogprobs {
+    let mut ids: Vec<usize> = (0..lp.len()).collect();
+    let k = k.min(ids.len());
+    let order = |a: &usize, b: &usize| lp[*b].total_cmp(&lp[*a]).then(a.cmp(b));
+    if k > 0 && k < ids.len() {
+        ids.select_nth_unstable_by(k - 1, order);
+    }
+    ids.truncate(k);
+    ids.sort_unstable_by(order);
+    let entry = |id: usize| TokenLogprob {
+        token: text(LlamaToken(i32::try_from(id).unwrap_or(i32::MAX))),
+        logprob: f64::from(lp[id]),
+    };
+    GeneratedLogprobs {
+        chosen: TokenLogprob {
+            token: text(chosen),
+            logprob: usize::try_from(chosen.0)
+                .ok()
+                .and_then(|i| lp.get(i))
+                .map_or(f64::NEG_INFINITY, |&l| f64::from(l)),
+        },
+        top: ids.into_iter().map(entry).collect(),
+    }
 }
 
 /// Evaluates `tokens` at positions `start..`, in batches of at most the context's
@@ -664,6 +737,10 @@ impl Engine {
         let mut utf8 = Utf8Assembler::default();
         let mut output_tokens = 0;
         let mut finish_reason = FinishReason::Length;
+        let top_k = params
+            .top_logprobs
+            .map(|k| k.min(MAX_TOP_LOGPROBS) as usize);
+        let mut logprobs = Vec::new();
         self.loaded.with_dependent_mut(|model, ctx| -> Result<()> {
             let from = u32::try_from(reusable).ok().filter(|&n| n > 0);
             reused = match from.map(|n| ctx.clear_kv_cache_seq(Some(0), Some(n), None)) {
@@ -702,6 +779,11 @@ impl Engine {
             let mut previous = Instant::now();
             let mut piece = Vec::with_capacity(16);
             loop {
+                // The logits before sampling: the sampler's chain may change them.
+                let distribution = top_k.map(|k| {
+                    let logits = ctx.get_logits_ith(sample_index);
+                    (log_softmax(logits), k)
+                });
                 let token = sampler.sample(ctx, sample_index);
                 let now = Instant::now();
                 if timings.ttft_s.is_none() {
@@ -715,6 +797,13 @@ impl Engine {
                     break;
                 }
                 output_tokens += 1;
+                if let Some((lp, k)) = &distribution {
+                    logprobs.push(token_logprobs(lp, token, *k, |t| {
+                        let mut bytes = Vec::with_capacity(16);
+                        vocab.token_to_piece_into(t, &mut bytes, false, None);
+                        String::from_utf8_lossy(&bytes).into_owned()
+                    }));
+                }
                 piece.clear();
                 vocab.token_to_piece_into(token, &mut piece, false, None);
                 let text = utf8.push(&piece);
@@ -784,6 +873,7 @@ impl Engine {
             reused_prompt_tokens: reused,
             finish_reason,
             timings,
+            logprobs,
         })
     }
 
@@ -993,6 +1083,30 @@ mod tests {
         assert!((p0.exp() - 1.0 / 3.0).abs() < 1e-6);
         assert!((p1.exp() - 2.0 / 3.0).abs() < 1e-6);
         assert!(log_prob(&logits, LlamaToken(2)).is_err());
+    }
+
+    #[test]
+    fn top_logprobs_are_the_most_likely_tokens_in_order() {
+        let logits = [1.0_f32, 3.0, 2.0, 3.0, -1.0];
+        let lp = log_softmax(&logits);
+        let total: f64 = lp.iter().map(|&l| f64::from(l).exp()).sum();
+        assert!((total - 1.0).abs() < 1e-6);
+        let name = |t: LlamaToken| format!("t{}", t.0);
+        let got = token_logprobs(&lp, LlamaToken(2), 3, name);
+        let names: Vec<&str> = got.top.iter().map(|t| t.token.as_str()).collect();
+        // Equal logits keep the lower id first.
+        assert_eq!(names, ["t1", "t3", "t2"]);
+        assert_eq!(got.chosen.token, "t2");
+        assert!((got.chosen.logprob - f64::from(lp[2])).abs() < 1e-12);
+        assert!(got.top.windows(2).all(|w| w[0].logprob >= w[1].logprob));
+        // More than the vocabulary, or none.
+        assert_eq!(token_logprobs(&lp, LlamaToken(0), 9, name).top.len(), 5);
+        assert!(token_logprobs(&lp, LlamaToken(0), 0, name).top.is_empty());
+        // A token outside the vocabulary has no probability.
+        assert_eq!(
+            token_logprobs(&lp, LlamaToken(7), 1, name).chosen.logprob,
+            f64::NEG_INFINITY
+        );
     }
 
     #[test]

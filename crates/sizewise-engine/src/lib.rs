@@ -39,7 +39,7 @@ mod stream;
 
 pub use bench_prompt::random_prompt_tokens;
 pub use engine::{
-    ChatFormat, ChatMessage, Engine, FinishReason, GenParams, Generation, LoadOptions, ModelInfo,
-    Prompt, Timings, default_threads,
+    ChatFormat, ChatMessage, Engine, FinishReason, GenParams, GeneratedLogprobs, Generation,
+    LoadOptions, MAX_TOP_LOGPROBS, ModelInfo, Prompt, Timings, TokenLogprob, default_threads,
 };
 pub use error::{EngineError, Result};

@@ -81,6 +81,7 @@ mod bigbench;
 mod builtin;
 mod error;
 mod extract;
+mod first_token;
 mod jsonval;
 mod load;
 mod long_context;
@@ -94,6 +95,7 @@ mod text;
 
 pub use builtin::{BUILTIN_IDS, BuiltinInfo, builtin, builtin_list};
 pub use error::{EvalError, ItemRef, Result};
+pub use first_token::{first_token_scores, first_tokens_tell_apart};
 pub use load::{LoadOptions, load_suite, load_suite_with, parse_suite, parse_suite_with};
 pub use long_context::{
     CHARS_PER_TOKEN, LONG_CONTEXT_DEPTHS, LONG_CONTEXT_REPEATS, LONG_CONTEXT_SEED,

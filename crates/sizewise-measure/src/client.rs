@@ -301,13 +301,17 @@ pub(crate) struct Exec<'a> {
     pub capture_text: bool,
 }
 
-/// Appends the text of a token event (`choices[0].text`, `delta.content`, `delta.reasoning_content`,
-/// `delta.reasoning`) to `out`. A second parse, done only when a local tokenizer needs the text.
-fn push_token_text(data: &[u8], out: &mut String) {
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(data.trim_ascii()) else {
+/// Appends the text of an event (`choices[0].text`, `delta.content`, `delta.reasoning_content`,
+/// `delta.reasoning`) to `out`, and its `logprobs.content` entries to `logprobs`. A second
+/// parse, done only when the text is wanted.
+fn push_token_text(data: &[u8], out: &mut String, logprobs: &mut Vec<serde_json::Value>) {
+    let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(data.trim_ascii()) else {
         return;
     };
-    let choice = &v["choices"][0];
+    let choice = &mut v["choices"][0];
+    if let serde_json::Value::Array(content) = choice["logprobs"]["content"].take() {
+        logprobs.extend(content);
+    }
     for t in [
         &choice["text"],
         &choice["delta"]["reasoning_content"],
@@ -357,6 +361,7 @@ impl Exec<'_> {
             error: None,
             text: String::new(),
             local_tokens: None,
+            logprobs: Vec::new(),
         };
         let fail = |rec: &mut RequestRecord, kind: ErrorKind, message: String| {
             rec.end_ns = ns_between(send, Instant::now());
@@ -496,8 +501,10 @@ impl Exec<'_> {
             if info.finish_reason.is_some() {
                 rec.finish_reason = info.finish_reason;
             }
-            if self.capture_text && kind.is_token() {
-                push_token_text(data, &mut rec.text);
+            if self.capture_text
+                && (kind.is_token() || matches!(kind, EventKind::Finish | EventKind::Empty))
+            {
+                push_token_text(data, &mut rec.text, &mut rec.logprobs);
             }
             let err = match kind {
                 EventKind::Done => {

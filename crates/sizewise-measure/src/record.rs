@@ -126,6 +126,10 @@ pub struct RequestRecord {
     pub text: String,
     /// Output tokens counted by the local tokenizer (only when the server sent no usage).
     pub local_tokens: Option<u64>,
+    /// The entries of `choices[0].logprobs.content` of every event, in order: each
+    /// generated token's log-probability and its `top_logprobs`, when the request asked for
+    /// them (kept with the text only).
+    pub logprobs: Vec<serde_json::Value>,
 }
 
 fn ms(ns: u64) -> f64 {

@@ -16,7 +16,7 @@ use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
-use sizewise_engine::EngineError;
+use sizewise_engine::{EngineError, GeneratedLogprobs, TokenLogprob};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
@@ -168,6 +168,8 @@ pub(crate) struct SseBody {
     head: Option<Event>,
     meta: Meta,
     include_usage: bool,
+    /// Whether the request asked for log-probabilities.
+    logprobs: bool,
     started: bool,
     done: bool,
 }
@@ -196,7 +198,10 @@ impl SseBody {
         match event {
             Event::Piece(piece) => self.content(&mut out, &piece, None),
             Event::Done(outcome) => {
-                self.content(&mut out, "", Some(outcome.finish_reason));
+                // A stream's log-probabilities come whole with its last chunk: clients join
+                // the `content` arrays of all chunks.
+                let logprobs = self.logprobs.then(|| logprobs_json(&outcome.logprobs));
+                self.content_with(&mut out, "", Some(outcome.finish_reason), logprobs);
                 if self.include_usage {
                     let usage = json!({
                         "id": self.meta.id,
@@ -225,20 +230,42 @@ impl SseBody {
 
     /// A chunk carrying `text` (a chat delta or a completion's text).
     fn content(&self, out: &mut Vec<u8>, text: &str, finish: Option<&str>) {
+        self.content_with(out, text, finish, None);
+    }
+
+    /// A chunk carrying `text`, and the choice's `logprobs` when given.
+    fn content_with(
+        &self,
+        out: &mut Vec<u8>,
+        text: &str,
+        finish: Option<&str>,
+        logprobs: Option<Value>,
+    ) {
         let delta = match (self.meta.kind, finish) {
             (Kind::Chat, Some(_)) => json!({}),
             (Kind::Chat, None) => json!({"content": text}),
             (Kind::Completion, _) => Value::String(text.to_string()),
         };
-        self.chunk(out, delta, finish);
+        self.chunk_with(out, delta, finish, logprobs);
     }
 
     fn chunk(&self, out: &mut Vec<u8>, delta: Value, finish: Option<&str>) {
+        self.chunk_with(out, delta, finish, None);
+    }
+
+    fn chunk_with(
+        &self,
+        out: &mut Vec<u8>,
+        delta: Value,
+        finish: Option<&str>,
+        logprobs: Option<Value>,
+    ) {
         let field = match self.meta.kind {
             Kind::Chat => "delta",
             Kind::Completion => "text",
         };
-        let mut choice = json!({"index": 0, "logprobs": null, "finish_reason": finish});
+        let logprobs = logprobs.unwrap_or(Value::Null);
+        let mut choice = json!({"index": 0, "logprobs": logprobs, "finish_reason": finish});
         choice[field] = delta;
         let mut chunk = json!({
             "id": self.meta.id,
@@ -251,6 +278,29 @@ impl SseBody {
             chunk["usage"] = Value::Null;
         }
         push_event(out, &chunk);
+    }
+}
+
+/// A chat completion's `logprobs` object, as OpenAI writes it.
+fn logprobs_json(tokens: &[GeneratedLogprobs]) -> Value {
+    let entry = |t: &TokenLogprob| json!({"token": t.token, "logprob": finite(t.logprob), "bytes": t.token.as_bytes()});
+    let content: Vec<Value> = tokens
+        .iter()
+        .map(|t| {
+            let mut e = entry(&t.chosen);
+            e["top_logprobs"] = t.top.iter().map(entry).collect();
+            e
+        })
+        .collect();
+    json!({"content": content, "refusal": null})
+}
+
+/// JSON has no infinity: an impossible token gets OpenAI's floor of -9999.
+fn finite(logprob: f64) -> f64 {
+    if logprob.is_finite() {
+        logprob
+    } else {
+        -9999.0
     }
 }
 
@@ -474,6 +524,7 @@ async fn completion(shared: &Shared, req: Request<Incoming>, kind: Kind) -> Resp
         }
     };
     drop(body);
+    let wants_logprobs = parsed.params.top_logprobs.is_some();
     let (tx, mut rx) = mpsc::channel(EVENT_BUFFER);
     let job = Job {
         prompt: parsed.prompt,
@@ -514,6 +565,7 @@ async fn completion(shared: &Shared, req: Request<Incoming>, kind: Kind) -> Resp
             head: Some(first),
             meta,
             include_usage: parsed.include_usage,
+            logprobs: wants_logprobs,
             started: false,
             done: false,
         };
@@ -533,7 +585,7 @@ async fn completion(shared: &Shared, req: Request<Incoming>, kind: Kind) -> Resp
         Kind::Chat => json!({
             "index": 0,
             "message": {"role": "assistant", "content": outcome.text, "refusal": null},
-            "logprobs": null,
+            "logprobs": if wants_logprobs { logprobs_json(&outcome.logprobs) } else { Value::Null },
             "finish_reason": outcome.finish_reason,
         }),
         Kind::Completion => json!({
@@ -561,6 +613,10 @@ mod tests {
     use super::*;
 
     fn sse(kind: Kind, include_usage: bool, events: Vec<Event>) -> String {
+        sse_with(kind, include_usage, false, events)
+    }
+
+    fn sse_with(kind: Kind, include_usage: bool, logprobs: bool, events: Vec<Event>) -> String {
         let (tx, rx) = mpsc::channel(events.len().max(1));
         for event in events {
             tx.try_send(event).unwrap();
@@ -576,6 +632,7 @@ mod tests {
                 model: Value::String("m".into()),
             },
             include_usage,
+            logprobs,
             started: false,
             done: false,
         };
@@ -594,7 +651,45 @@ mod tests {
             prompt_tokens: 3,
             output_tokens: 2,
             finish_reason,
+            logprobs: Vec::new(),
         })
+    }
+
+    #[test]
+    fn a_stream_with_logprobs_sends_them_with_its_last_chunk() {
+        let token = |t: &str, lp: f64| TokenLogprob {
+            token: t.into(),
+            logprob: lp,
+        };
+        let end = Event::Done(Outcome {
+            text: String::new(),
+            prompt_tokens: 3,
+            output_tokens: 1,
+            finish_reason: "length",
+            logprobs: vec![GeneratedLogprobs {
+                chosen: token("Hi", -0.1),
+                top: vec![token("Hi", -0.1), token("Yo", f64::NEG_INFINITY)],
+            }],
+        });
+        let text = sse_with(
+            Kind::Chat,
+            false,
+            true,
+            vec![Event::Piece("Hi".into()), end],
+        );
+        let lines = data_lines(&text);
+        let chunks: Vec<Value> = lines[..lines.len() - 1]
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(chunks[1]["choices"][0]["logprobs"], Value::Null);
+        let last = &chunks[chunks.len() - 1]["choices"][0];
+        assert_eq!(last["finish_reason"], "length");
+        let content = &last["logprobs"]["content"];
+        assert_eq!(content[0]["token"], "Hi");
+        assert_eq!(content[0]["bytes"], json!([72, 105]));
+        assert_eq!(content[0]["top_logprobs"][1]["token"], "Yo");
+        assert_eq!(content[0]["top_logprobs"][1]["logprob"], -9999.0);
     }
 
     fn data_lines(text: &str) -> Vec<&str> {

@@ -4,7 +4,7 @@
 //! field at fault and fields this server does not know are ignored.
 
 use serde_json::{Map, Value};
-use sizewise_engine::{ChatMessage, GenParams, Prompt};
+use sizewise_engine::{ChatMessage, GenParams, MAX_TOP_LOGPROBS, Prompt};
 
 /// Which endpoint a request came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +135,7 @@ pub(crate) fn parse(kind: Kind, body: &[u8], defaults: Defaults) -> Result<Parse
             ));
         }
     };
+    let top_logprobs = logprobs(kind, &obj)?;
     let params = GenParams {
         max_tokens,
         temperature: temperature as f32,
@@ -144,6 +145,7 @@ pub(crate) fn parse(kind: Kind, body: &[u8], defaults: Defaults) -> Result<Parse
         ignore_eos: opt_bool(&obj, "ignore_eos")?.unwrap_or(false),
         // Each request is timed from a cold context, as a benchmark through the server expects.
         reuse_prefix: false,
+        top_logprobs,
     };
     Ok(Parsed {
         prompt,
@@ -151,6 +153,40 @@ pub(crate) fn parse(kind: Kind, body: &[u8], defaults: Defaults) -> Result<Parse
         stream,
         include_usage: stream && include_usage,
     })
+}
+
+/// A chat's `logprobs` (a boolean) and `top_logprobs` (0 to 20, only with `logprobs`), as
+/// the engine's [`GenParams::top_logprobs`]. The legacy completions API's integer `logprobs`
+/// is refused with a pointer to the chat endpoint.
+fn logprobs(kind: Kind, obj: &Map<String, Value>) -> Result<Option<u32>, BadRequest> {
+    if kind == Kind::Completion {
+        return match obj.get("logprobs") {
+            None | Some(Value::Null) | Some(Value::Bool(false)) => Ok(None),
+            Some(_) => Err(BadRequest::field(
+                "logprobs",
+                "`logprobs` is served on /v1/chat/completions only (`\"logprobs\": true, \"top_logprobs\": N`)",
+            )),
+        };
+    }
+    let wanted = opt_bool(obj, "logprobs")?.unwrap_or(false);
+    let top = opt_u64(obj, "top_logprobs")?;
+    match (wanted, top) {
+        (false, None | Some(0)) => Ok(None),
+        (false, Some(_)) => Err(BadRequest::field(
+            "top_logprobs",
+            "`top_logprobs` needs `\"logprobs\": true`",
+        )),
+        (true, top) => {
+            let top = top.unwrap_or(0);
+            if top > u64::from(MAX_TOP_LOGPROBS) {
+                return Err(BadRequest::field(
+                    "top_logprobs",
+                    format!("`top_logprobs` must be between 0 and {MAX_TOP_LOGPROBS}, got {top}"),
+                ));
+            }
+            Ok(Some(top as u32))
+        }
+    }
 }
 
 /// The chat's `messages`: each with a `role` and text `content` (a string, null, or an array
@@ -347,9 +383,40 @@ mod tests {
                 stop: vec!["\n".into(), ".".into()],
                 ignore_eos: true,
                 reuse_prefix: false,
+                top_logprobs: None,
             }
         );
         assert!(p.stream && p.include_usage);
+    }
+
+    #[test]
+    fn logprobs_follow_openai_rules() {
+        let hi = r#""messages":[{"role":"user","content":"Hi"}]"#;
+        let top = |extra: &str| chat(&format!("{{{hi},{extra}}}")).map(|p| p.params.top_logprobs);
+        assert_eq!(top(r#""logprobs":true"#), Ok(Some(0)));
+        assert_eq!(top(r#""logprobs":true,"top_logprobs":20"#), Ok(Some(20)));
+        assert_eq!(top(r#""logprobs":false"#), Ok(None));
+        assert_eq!(top(r#""logprobs":false,"top_logprobs":0"#), Ok(None));
+        for (extra, field) in [
+            (r#""top_logprobs":3"#, "top_logprobs"),
+            (r#""logprobs":true,"top_logprobs":21"#, "top_logprobs"),
+            (r#""logprobs":true,"top_logprobs":-1"#, "top_logprobs"),
+            (r#""logprobs":1"#, "logprobs"),
+        ] {
+            assert_eq!(top(extra).unwrap_err().param, Some(field), "{extra}");
+        }
+        let legacy = parse(
+            Kind::Completion,
+            br#"{"prompt":"a","logprobs":2}"#,
+            DEFAULTS,
+        );
+        assert_eq!(legacy.unwrap_err().param, Some("logprobs"));
+        let none = parse(
+            Kind::Completion,
+            br#"{"prompt":"a","logprobs":null}"#,
+            DEFAULTS,
+        );
+        assert_eq!(none.unwrap().params.top_logprobs, None);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use sizewise_engine::{Engine, EngineError, FinishReason, GenParams, Prompt};
+use sizewise_engine::{Engine, EngineError, FinishReason, GenParams, GeneratedLogprobs, Prompt};
 use tokio::sync::mpsc;
 
 use crate::Counters;
@@ -34,6 +34,8 @@ pub(crate) struct Outcome {
     pub(crate) prompt_tokens: usize,
     pub(crate) output_tokens: usize,
     pub(crate) finish_reason: &'static str,
+    /// Each generated token's log-probabilities, when the request asked for them.
+    pub(crate) logprobs: Vec<GeneratedLogprobs>,
 }
 
 /// One request for a worker.
@@ -127,6 +129,7 @@ fn run(engine: &mut Engine, job: Job, counters: &Counters, stop: &AtomicBool) {
                 prompt_tokens: generation.prompt_tokens,
                 output_tokens: generation.output_tokens,
                 finish_reason: generation.finish_reason.as_openai(),
+                logprobs: generation.logprobs,
             })
         }
         Ok(Err(err)) => {

@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use sizewise_catalog::Catalog;
 use sizewise_eval::{AnswerKind, Prepared, Role, Scored, Suite};
+use sizewise_measure::RequestRecord;
 use sizewise_store::{RunId, RunKind, RunStatus};
 
 use crate::results::StoreArgs;
@@ -63,9 +64,12 @@ enum EvalAction {
 /// How choice and label items are scored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Scoring {
-    /// Log-probabilities for choice and label suites on a GGUF model; generation otherwise.
+    /// Log-probabilities for choice and label suites on a GGUF model, and on an endpoint
+    /// that offers them (first token only, when the answers begin with different letters);
+    /// generation otherwise.
     Auto,
-    /// The most likely candidate answer by next-token log-probabilities (GGUF models).
+    /// The most likely candidate answer by log-probabilities: of the whole answer on a GGUF
+    /// model; of the answer's first token (`top_logprobs`) on an endpoint.
     Logprob,
     /// Generate an answer and extract it from the text (strict and flexible).
     Generate,
@@ -263,8 +267,14 @@ trait Target {
     fn context_tokens(&self) -> Option<u32> {
         None
     }
-    /// Whether candidates can be scored by log-probability.
-    fn has_logprobs(&self) -> bool;
+    /// Whether candidates can be scored by log-probability; an endpoint is asked with
+    /// `probe`, whose answer is not kept.
+    fn offers_logprobs(&mut self, probe: &Prepared) -> bool;
+    /// Whether log-probability scoring sees only the first token of an answer (an
+    /// endpoint's `top_logprobs`), so that answers must begin differently.
+    fn scores_first_token_only(&self) -> bool {
+        false
+    }
     /// Generates an answer.
     fn generate(&mut self, p: &Prepared) -> anyhow::Result<Answered>;
     /// Scores `p.continuations` by log-probability.
@@ -309,11 +319,80 @@ impl Target for Endpoint {
         format!("{} at {}", self.model, self.url)
     }
 
-    fn has_logprobs(&self) -> bool {
-        false
+    fn offers_logprobs(&mut self, probe: &Prepared) -> bool {
+        self.logprobs(probe).is_ok()
+    }
+
+    fn scores_first_token_only(&self) -> bool {
+        true
     }
 
     fn generate(&mut self, p: &Prepared) -> anyhow::Result<Answered> {
+        let mut body = self.body(p, p.max_tokens);
+        if !p.stop.is_empty() {
+            body["stop"] = json!(p.stop.iter().take(4).collect::<Vec<_>>());
+        }
+        let rec = self.send(p, &body)?;
+        Ok(Answered {
+            text: rec.text.clone(),
+            logprobs: None,
+            ..Endpoint::answered(&rec)
+        })
+    }
+
+    /// One token with the 20 most likely alternatives (OpenAI's most); the candidates are
+    /// scored by the alternatives that begin them.
+    fn logprobs(&mut self, p: &Prepared) -> anyhow::Result<Answered> {
+        let mut body = self.body(p, 1);
+        body["logprobs"] = json!(true);
+        body["top_logprobs"] = json!(TOP_LOGPROBS);
+        let rec = self.send(p, &body)?;
+        let Some(first) = rec.logprobs.first() else {
+            anyhow::bail!(
+                "item {}: the endpoint sent no log-probabilities (it may not offer `logprobs`)\n  hint: use --scoring generate",
+                p.id
+            );
+        };
+        let entry = |v: &Value| Some((v["token"].as_str()?.to_string(), v["logprob"].as_f64()?));
+        let mut top: Vec<(String, f64)> = first["top_logprobs"]
+            .as_array()
+            .map(|a| a.iter().filter_map(entry).collect())
+            .unwrap_or_default();
+        let chosen = entry(first);
+        if let Some(c) = &chosen
+            && !top.iter().any(|(t, _)| *t == c.0)
+        {
+            top.push(c.clone());
+        }
+        anyhow::ensure!(
+            !top.is_empty(),
+            "item {}: the endpoint's log-probabilities are not in OpenAI's form (`token`, `logprob`, `top_logprobs`): {}",
+            p.id,
+            truncate(&first.to_string(), 200)
+        );
+        Ok(Answered {
+            text: chosen.map(|c| c.0).unwrap_or_default(),
+            logprobs: Some(sizewise_eval::first_token_scores(&p.continuations, &top)),
+            ..Endpoint::answered(&rec)
+        })
+    }
+}
+
+/// How many alternatives of an answer's first token an endpoint is asked for.
+const TOP_LOGPROBS: u32 = 20;
+
+/// `text` cut to at most `max` bytes, on a character boundary.
+fn truncate(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+impl Endpoint {
+    /// A streamed, greedy chat request for `p` of at most `max_tokens` tokens.
+    fn body(&self, p: &Prepared, max_tokens: u32) -> Value {
         let mut messages = Vec::with_capacity(p.messages.len() + 1);
         if let Some(system) = &p.system {
             messages.push(json!({"role": "system", "content": system}));
@@ -325,41 +404,45 @@ impl Target for Endpoint {
             };
             messages.push(json!({"role": role, "content": m.content}));
         }
-        let mut body = json!({
+        json!({
             "model": self.model,
             "messages": messages,
-            "max_tokens": p.max_tokens,
+            "max_tokens": max_tokens,
             "temperature": 0,
             "stream": true,
             "stream_options": {"include_usage": true},
-        });
-        if !p.stop.is_empty() {
-            body["stop"] = json!(p.stop.iter().take(4).collect::<Vec<_>>());
-        }
-        let rec = self.rt.block_on(self.client.send(&body, p.max_tokens));
+        })
+    }
+
+    /// Sends `body` for item `p`; a failed request is an error naming the item.
+    fn send(&mut self, p: &Prepared, body: &Value) -> anyhow::Result<RequestRecord> {
+        let max_tokens = body["max_tokens"]
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(p.max_tokens);
+        let rec = self.rt.block_on(self.client.send(body, max_tokens));
         if let Some(e) = &rec.error {
             anyhow::bail!("item {}: the endpoint failed: {}", p.id, e.message);
         }
+        Ok(rec)
+    }
+
+    /// The tokens, time and finish reason of a completed request.
+    fn answered(rec: &RequestRecord) -> Answered {
         let ttft = rec
             .events
             .iter()
             .find(|e| e.kind.is_token())
             .map(|e| e.t_ns as f64 / 1e9);
-        Ok(Answered {
-            text: rec.text.clone(),
+        Answered {
+            text: String::new(),
             logprobs: None,
             prompt_tokens: rec.usage.as_ref().and_then(|u| u.prompt_tokens),
             output_tokens: rec.usage.as_ref().and_then(|u| u.completion_tokens),
             seconds: rec.end_ns as f64 / 1e9,
             ttft_s: ttft,
             finish_reason: rec.finish_reason.clone(),
-        })
-    }
-
-    fn logprobs(&mut self, _p: &Prepared) -> anyhow::Result<Answered> {
-        anyhow::bail!(
-            "log-probability scoring of an endpoint is not supported; use --scoring generate"
-        )
+        }
     }
 }
 
@@ -441,7 +524,7 @@ mod local {
             format!("{} (GGUF, llama.cpp in process)", self.name)
         }
 
-        fn has_logprobs(&self) -> bool {
+        fn offers_logprobs(&mut self, _probe: &Prepared) -> bool {
             true
         }
 
@@ -609,6 +692,15 @@ fn run(catalog: &Catalog, args: EvalRunArgs) -> anyhow::Result<()> {
         .clamp(4096, 32_768);
     let mut target = open_target(&args, u32::try_from(want_context).unwrap_or(32_768))?;
     let choice_kind = matches!(suite.answer, AnswerKind::Label { .. } | AnswerKind::Choice);
+    // An endpoint's log-probabilities cover the first token only: the item's answers must
+    // begin with different letters for a token to point at one of them.
+    let alike = if target.scores_first_token_only() {
+        prepared
+            .iter()
+            .find(|p| !sizewise_eval::first_tokens_tell_apart(&p.continuations))
+    } else {
+        None
+    };
     let by_logprob = match args.scoring {
         Scoring::Generate => false,
         Scoring::Logprob => {
@@ -618,15 +710,40 @@ fn run(catalog: &Catalog, args: EvalRunArgs) -> anyhow::Result<()> {
                 suite.id,
                 suite.answer.name()
             );
-            anyhow::ensure!(
-                target.has_logprobs(),
-                "--scoring logprob needs a GGUF model; for an endpoint use --scoring generate"
-            );
+            if let Some(p) = alike {
+                anyhow::bail!(
+                    "--scoring logprob on an endpoint scores the first token of an answer, and item {} of {} has answers that begin alike ({})\n  hint: use --scoring generate, or a GGUF model, which scores whole answers",
+                    p.id,
+                    suite.id,
+                    p.continuations
+                        .iter()
+                        .map(|c| c.trim())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            if let Some(first) = prepared.first() {
+                target.logprobs(first).context(
+                    "--scoring logprob needs log-probabilities, and the first item got none",
+                )?;
+            }
             true
         }
-        Scoring::Auto => choice_kind && target.has_logprobs(),
+        Scoring::Auto => {
+            choice_kind
+                && alike.is_none()
+                && prepared.first().is_some_and(|p| target.offers_logprobs(p))
+        }
     };
     let scoring = if by_logprob { "logprob" } else { "generate" };
+    // What the log-probabilities cover, for whoever compares two runs.
+    let logprob_scope = by_logprob.then(|| {
+        if target.scores_first_token_only() {
+            "first_token"
+        } else {
+            "whole_answer"
+        }
+    });
     // Small models favour one label whatever the input. Batch calibration (Zhou et al.
     // 2024, "Batch Calibration", ICLR) subtracts each label's mean log-probability over the
     // items scored, so the decision rests on how an item differs from the others. It uses no
@@ -664,6 +781,7 @@ fn run(catalog: &Catalog, args: EvalRunArgs) -> anyhow::Result<()> {
         "seed": args.seed,
         "limit": args.limit,
         "scoring": scoring,
+        "logprob_scope": logprob_scope,
         "calibration": if calibrate { "batch" } else { "none" },
         "prompt_format": args.gguf.as_ref().map(|_| format!("{:?}", args.prompt_format).to_lowercase()),
         "gguf": args.gguf.as_ref().map(|p| p.display().to_string()),
@@ -732,6 +850,11 @@ fn run(catalog: &Catalog, args: EvalRunArgs) -> anyhow::Result<()> {
             let (Some(lp), Some(item)) = (&a.logprobs, suite.item(p.index)) else {
                 continue;
             };
+            // An item without an answer (no candidate among an endpoint's first tokens)
+            // has NaN scores and says nothing of the labels' means.
+            if lp.iter().any(|x| !x.is_finite()) {
+                continue;
+            }
             for (c, x) in suite.candidates(item).iter().zip(lp) {
                 let e = sums.entry(c.clone()).or_default();
                 e.0 += x;
@@ -823,6 +946,7 @@ fn run(catalog: &Catalog, args: EvalRunArgs) -> anyhow::Result<()> {
         "suite_origin": suite.origin,
         "target": target_name,
         "scoring": scoring,
+        "logprob_scope": logprob_scope,
         "metric": metric,
         "n": summary.n,
         "score": summary.score,

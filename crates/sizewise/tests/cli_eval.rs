@@ -46,10 +46,16 @@ impl Sim {
     }
 
     fn with(store: &Path, extra: &[&str]) -> Sim {
-        let mut child = sizewise(store)
-            .args(["simulate", "sim", "--ttft-ms", "0", "--tpot-ms", "0"])
+        let mut c = sizewise(store);
+        c.args(["simulate", "sim", "--ttft-ms", "0", "--tpot-ms", "0"])
             .args(extra)
-            .args(["--port", "0", "--json"])
+            .args(["--port", "0", "--json"]);
+        Sim::spawn(c)
+    }
+
+    /// Starts a server command whose first line of JSON gives its `url`.
+    fn spawn(mut command: Command) -> Sim {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -172,13 +178,39 @@ fn an_endpoint_is_scored_saved_exported_and_compared() {
 }
 
 #[test]
+fn an_endpoint_without_logprobs_is_scored_by_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let sim = Sim::start(&db);
+    let eval = |suite: &str, extra: &[&str]| {
+        let mut c = sizewise(&db);
+        c.args(["eval", "--suite", suite, &sim.url, "--model", "sim"])
+            .args(["--limit", "4", "--no-store", "--json"])
+            .args(extra);
+        c.output().unwrap()
+    };
+    // `auto` asks the endpoint for log-probabilities; simulate sends none.
+    let auto = ok_json(eval("sentiment", &[]));
+    assert_eq!(auto["scoring"], "generate");
+    assert_eq!(auto["logprob_scope"], Value::Null);
+    let e = failure(eval("sentiment", &["--scoring", "logprob"]));
+    assert!(
+        e.contains("no log-probabilities") && e.contains("--scoring generate"),
+        "{e}"
+    );
+    // Intent labels that begin alike cannot be told apart by a first token.
+    let e = failure(eval("intent", &["--scoring", "logprob"]));
+    assert!(e.contains("begin alike"), "{e}");
+}
+
+#[test]
 fn a_failing_endpoint_keeps_the_items_already_answered() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("r.db");
     let sim = Sim::with(&db, &["--error-rate", "0.3", "--seed", "5"]);
     let out = sizewise(&db)
         .args(["eval", "--suite", "sentiment", &sim.url, "--model", "sim"])
-        .args(["--limit", "40", "--json"])
+        .args(["--limit", "40", "--scoring", "generate", "--json"])
         .output()
         .unwrap();
     let e = failure(out);
@@ -291,6 +323,88 @@ fn bad_suites_and_targets_get_clear_errors() {
             .unwrap(),
     );
     assert!(e.contains("endpoint failed"), "{e}");
+}
+
+/// `sizewise serve` on a free loopback port, killed when dropped.
+#[cfg(feature = "llama")]
+fn serve(store: &Path, model: &Path) -> Sim {
+    let mut c = sizewise(store);
+    c.args(["serve", "--gguf"]).arg(model).args([
+        "--port",
+        "0",
+        "--threads",
+        "1",
+        "--ctx-size",
+        "2048",
+        "--json",
+    ]);
+    Sim::spawn(c)
+}
+
+/// The candidate each exported sample chose.
+#[cfg(feature = "llama")]
+fn choices(samples: &Path) -> Vec<Value> {
+    std::fs::read_to_string(samples)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["strict"]["answer"]["value"]["index"].clone()
+        })
+        .collect()
+}
+
+#[cfg(feature = "llama")]
+#[test]
+fn an_endpoint_with_logprobs_scores_the_first_token_of_answers() {
+    let Some(model) = common::model_path(common::SMOLLM2) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let server = serve(&db, &model);
+    let (remote, local) = (dir.path().join("r.jsonl"), dir.path().join("l.jsonl"));
+    let common = [
+        "--suite",
+        "sentiment",
+        "--limit",
+        "16",
+        "--no-store",
+        "--json",
+    ];
+    let r = ok_json(
+        sizewise(&db)
+            .args(["eval", &server.url, "--model", "smol"])
+            .args(common)
+            .arg("--export-samples")
+            .arg(&remote)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(r["scoring"], "logprob", "auto uses the endpoint's logprobs");
+    assert_eq!(r["logprob_scope"], "first_token");
+    assert_eq!(r["n"], 16);
+    // The same model in process, with the same chat prompt, scores whole answers; one-token
+    // labels make the two agree on almost every item.
+    let l = ok_json(
+        sizewise(&db)
+            .args(["eval", "--gguf"])
+            .arg(&model)
+            .args(["--prompt-format", "chat", "--threads", "1"])
+            .args(common)
+            .arg("--export-samples")
+            .arg(&local)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(l["logprob_scope"], "whole_answer");
+    let (a, b) = (choices(&remote), choices(&local));
+    assert_eq!(a.len(), 16);
+    assert!(
+        a.iter().all(|c| c.is_u64()),
+        "every item has an answer: {a:?}"
+    );
+    let same = a.iter().zip(&b).filter(|(x, y)| x == y).count();
+    assert!(same >= 13, "{same}/16 agree: {a:?} {b:?}");
 }
 
 #[cfg(feature = "llama")]

@@ -162,6 +162,73 @@ async fn serve_answers_like_openai() {
         .collect();
     assert!(!text.is_empty(), "{body}");
 
+    // Log-probabilities: each token's, with its most likely alternatives, in OpenAI's form;
+    // the same greedy text, so the chosen token is the most likely one.
+    let mut with_logprobs = chat(3, false);
+    with_logprobs["logprobs"] = json!(true);
+    with_logprobs["top_logprobs"] = json!(5);
+    let send = |body: &Value| {
+        client
+            .post(format!("{url}/chat/completions"))
+            .json(body)
+            .send()
+    };
+    let resp = send(&with_logprobs).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let answer: Value = resp.json().await.unwrap();
+    let content = answer["choices"][0]["logprobs"]["content"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no logprobs.content: {answer}"));
+    assert_eq!(
+        content.len() as u64,
+        answer["usage"]["completion_tokens"].as_u64().unwrap()
+    );
+    let text: String = content
+        .iter()
+        .map(|t| t["token"].as_str().unwrap())
+        .collect();
+    assert!(
+        text.starts_with(answer["choices"][0]["message"]["content"].as_str().unwrap()),
+        "{answer}"
+    );
+    for token in content {
+        let top = token["top_logprobs"].as_array().unwrap();
+        assert_eq!(top.len(), 5);
+        assert_eq!(
+            top[0]["token"], token["token"],
+            "greedy takes the most likely"
+        );
+        let lps: Vec<f64> = top.iter().map(|t| t["logprob"].as_f64().unwrap()).collect();
+        assert!(
+            lps.windows(2).all(|w| w[0] >= w[1]) && lps[0] <= 0.0,
+            "{lps:?}"
+        );
+    }
+    with_logprobs["stream"] = json!(true);
+    let resp = send(&with_logprobs).await.unwrap();
+    let body = resp.text().await.unwrap();
+    let streamed: Vec<Value> = events(&body)
+        .iter()
+        .filter(|d| **d != "[DONE]")
+        .map(|d| serde_json::from_str::<Value>(d).unwrap())
+        .filter_map(|c| c["choices"][0]["logprobs"]["content"].as_array().cloned())
+        .flatten()
+        .collect();
+    assert_eq!(
+        &streamed, content,
+        "a stream carries the same log-probabilities"
+    );
+    let (status, err) = post_error(
+        &client,
+        &format!("{url}/completions"),
+        json!({"prompt": "Once", "logprobs": 2})
+            .to_string()
+            .into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(err["error"]["param"], "logprobs");
+
     // A text completion.
     let resp = client
         .post(format!("{url}/completions"))
