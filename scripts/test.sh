@@ -9,6 +9,9 @@ command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; e
 # sizewise-engine builds llama.cpp from source: cmake, and libclang for its bindings.
 command -v cmake >/dev/null || need_apt+=(cmake)
 if command -v dpkg >/dev/null && ! dpkg -s libclang-dev >/dev/null 2>&1; then need_apt+=(libclang-dev); fi
+# The report's browser test opens it in headless Chromium (it skips where there is none and
+# this is not a Debian system).
+if command -v dpkg >/dev/null && ! command -v chromium >/dev/null; then need_apt+=(chromium); fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"; 
   else sudo apt-get update -qq && sudo apt-get install -y -qq "${need_apt[@]}"; fi

@@ -115,7 +115,7 @@ fn band_text(b: sizewise_estimate::Band, f: impl Fn(f64) -> String, explain: boo
 }
 
 /// How the cost of a column is counted, as a stable code and as words.
-fn cost_basis(p: &Plan, lang: Lang) -> Option<(&'static str, String)> {
+pub fn cost_basis(p: &Plan, lang: Lang) -> Option<(&'static str, String)> {
     let pt = lang == Lang::PtBr;
     let b = p.scenario.batch;
     match (&p.numbers, &p.model.api) {
@@ -638,21 +638,43 @@ fn reason_text(p: &Plan, why: Infeasible, lang: Lang) -> String {
         .map_or_else(|| why.short(lang).to_string(), |n| n.render(lang))
 }
 
-/// `sizewise compare`.
-pub fn compare(catalog: &Catalog, args: CompareArgs) -> anyhow::Result<()> {
-    let base = args.scenario.scenario()?;
-    let specs: Vec<String> = if args.models.is_empty() {
+/// A comparison, computed: its columns, their training estimates, the table and its notes.
+pub struct Comparison<'a> {
+    /// One column per model.
+    pub plans: Vec<Plan<'a>>,
+    /// Each column's training estimate on the training hardware, when computable.
+    pub training: Vec<Option<sizewise_estimate::Numbers>>,
+    /// The ten dimensions' rows.
+    pub rows: Vec<Row>,
+    /// Notes: choices made for the reader, exclusions, how costs are counted.
+    pub notes: Vec<String>,
+    /// The workload and deployment every column was estimated for.
+    pub base: sizewise_estimate::Scenario,
+    /// The hardware of the training-time row.
+    pub train_hw: &'a sizewise_catalog::Hardware,
+}
+
+/// Computes the comparison of `specs` (MODEL or MODEL@HARDWARE; empty for the default set).
+pub fn comparison<'a>(
+    catalog: &'a Catalog,
+    specs: &[String],
+    hardware: Option<&str>,
+    train_hardware: &str,
+    base: sizewise_estimate::Scenario,
+    lang: Lang,
+    explain: bool,
+) -> anyhow::Result<Comparison<'a>> {
+    let specs: Vec<String> = if specs.is_empty() {
         DEFAULT_SET.iter().map(|s| s.to_string()).collect()
     } else {
-        args.models.clone()
+        specs.to_vec()
     };
-    let lang = args.lang;
-    let train_hw = hardware_by_id(catalog, &args.train_hardware)?;
+    let train_hw = hardware_by_id(catalog, train_hardware)?;
     let mut plans = Vec::new();
     for spec in &specs {
         let (id, hw) = split_spec(spec)?;
         let m = model_by_id(catalog, id)?;
-        let mut p = plan(catalog, m, hw.or(args.hardware.as_deref()), &base, true)?;
+        let mut p = plan(catalog, m, hw.or(hardware), &base, true)?;
         if let (Some(h), None) = (hw, p.hardware) {
             p.notes.push(Note::ApiIgnoresHardware {
                 model: m.id.clone(),
@@ -674,7 +696,7 @@ pub fn compare(catalog: &Catalog, args: CompareArgs) -> anyhow::Result<()> {
         let cells: Vec<Cell> = plans
             .iter()
             .zip(&training)
-            .map(|(p, tr)| cell(p, dim, lang, tr.as_ref(), &train_hw.id, args.explain))
+            .map(|(p, tr)| cell(p, dim, lang, tr.as_ref(), &train_hw.id, explain))
             .collect();
         let verdict = verdict(dim, &cells, lang);
         rows.push(Row {
@@ -690,8 +712,19 @@ pub fn compare(catalog: &Catalog, args: CompareArgs) -> anyhow::Result<()> {
         .collect();
     notes.extend(excluded_note(&plans, lang));
     notes.extend(cost_note(&plans, lang, base.batch));
-    let format = if args.json { Format::Json } else { args.format };
-    let workload = format!(
+    Ok(Comparison {
+        plans,
+        training,
+        rows,
+        notes,
+        base,
+        train_hw,
+    })
+}
+
+/// The workload line of a comparison, in `lang`.
+pub fn workload_line(base: &sizewise_estimate::Scenario, lang: Lang) -> String {
+    format!(
         "{}: {} {}, {} {}, {} {}, {} {}",
         t(lang, "workload"),
         base.prompt_tokens,
@@ -702,7 +735,64 @@ pub fn compare(catalog: &Catalog, args: CompareArgs) -> anyhow::Result<()> {
         t(lang, "requests_day"),
         t(lang, "batch"),
         base.batch
+    )
+}
+
+/// The comparison as a terminal table, with its legend and notes.
+pub fn terminal_table(
+    plans: &[Plan],
+    rows: &[Row],
+    notes: &[String],
+    workload: &str,
+    lang: Lang,
+) -> String {
+    let mut header: Vec<String> = vec![t(lang, "dimension").to_string()];
+    header.extend(plans.iter().map(Plan::label));
+    header.push(t(lang, "verdict").to_string());
+    let hdr: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut tb = table::new(&hdr);
+    for r in rows {
+        let mut line = vec![r.label.to_string()];
+        line.extend(
+            r.cells
+                .iter()
+                .map(|c| format!("{} {}", c.text, kind_tag(c.kind))),
+        );
+        line.push(r.verdict.clone());
+        tb.add_row(line);
+    }
+    let mut s = format!(
+        "{} — {workload}\n{tb}\n{}",
+        t(lang, "title"),
+        t(lang, "legend")
     );
+    for n in notes {
+        s.push_str(&format!("\n{}: {n}", t(lang, "note")));
+    }
+    s
+}
+
+/// `sizewise compare`.
+pub fn compare(catalog: &Catalog, args: CompareArgs) -> anyhow::Result<()> {
+    let lang = args.lang;
+    let Comparison {
+        plans,
+        rows,
+        notes,
+        base,
+        train_hw,
+        ..
+    } = comparison(
+        catalog,
+        &args.models,
+        args.hardware.as_deref(),
+        &args.train_hardware,
+        args.scenario.scenario()?,
+        lang,
+        args.explain,
+    )?;
+    let format = if args.json { Format::Json } else { args.format };
+    let workload = workload_line(&base, lang);
     match format {
         Format::Json => {
             let models: Vec<Value> = plans
@@ -793,31 +883,6 @@ pub fn compare(catalog: &Catalog, args: CompareArgs) -> anyhow::Result<()> {
             }
             table::print(&s)
         }
-        Format::Table => {
-            let mut header: Vec<String> = vec![t(lang, "dimension").to_string()];
-            header.extend(plans.iter().map(Plan::label));
-            header.push(t(lang, "verdict").to_string());
-            let hdr: Vec<&str> = header.iter().map(String::as_str).collect();
-            let mut tb = table::new(&hdr);
-            for r in &rows {
-                let mut line = vec![r.label.to_string()];
-                line.extend(
-                    r.cells
-                        .iter()
-                        .map(|c| format!("{} {}", c.text, kind_tag(c.kind))),
-                );
-                line.push(r.verdict.clone());
-                tb.add_row(line);
-            }
-            let mut s = format!(
-                "{} — {workload}\n{tb}\n{}",
-                t(lang, "title"),
-                t(lang, "legend")
-            );
-            for n in &notes {
-                s.push_str(&format!("\n{}: {n}", t(lang, "note")));
-            }
-            table::print(&s)
-        }
+        Format::Table => table::print(&terminal_table(&plans, &rows, &notes, &workload, lang)),
     }
 }

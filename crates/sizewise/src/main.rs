@@ -7,6 +7,8 @@ mod cmd_compare;
 mod cmd_estimate;
 mod cmd_eval;
 mod cmd_probe;
+mod cmd_recommend;
+mod cmd_report;
 mod cmd_runs;
 mod cmd_serve;
 mod cmd_simulate;
@@ -19,6 +21,7 @@ mod plan;
 mod results;
 mod scenario;
 mod table;
+mod workload;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +58,13 @@ enum Command {
     /// The article's comparison table in numbers: small and large models across
     /// the ten dimensions (the main job).
     Compare(cmd_compare::CompareArgs),
+    /// The decision report: one self-contained HTML file with charts (and a Markdown twin),
+    /// in English or Brazilian Portuguese, every number marked estimated, measured or
+    /// published, with sources.
+    Report(cmd_report::ReportArgs),
+    /// Which model, hardware and precision (or API) meets a workload's constraints: ranked
+    /// options with reasons, the rejected ones and why, and a small/large split when it helps.
+    Recommend(cmd_recommend::RecommendArgs),
     /// Every dimension for one model on one device, each number with a band and its basis.
     Estimate(cmd_estimate::EstimateArgs),
     /// Which hardware runs a model, at which precision and longest context.
@@ -108,6 +118,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let catalog = load_catalog(&cli.catalog)?;
     match cli.command {
         Command::Compare(a) => cmd_compare::compare(&catalog, a),
+        Command::Report(a) => cmd_report::report(&catalog, a),
+        Command::Recommend(a) => cmd_recommend::recommend(&catalog, a),
         Command::Estimate(a) => cmd_estimate::estimate(&catalog, a),
         Command::Fit(a) => cmd_estimate::fit(&catalog, a),
         Command::Validate(a) => cmd_estimate::validate(&catalog, a),

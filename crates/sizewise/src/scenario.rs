@@ -136,3 +136,17 @@ impl ScenarioArgs {
         })
     }
 }
+
+/// The scenario of the flags' defaults: what `compare` estimates when given no flag.
+pub fn default_scenario() -> Scenario {
+    #[derive(clap::Parser)]
+    struct Defaults {
+        #[command(flatten)]
+        scenario: ScenarioArgs,
+    }
+    use clap::Parser;
+    Defaults::try_parse_from(["sizewise"])
+        .ok()
+        .and_then(|d| d.scenario.scenario().ok())
+        .unwrap_or_default()
+}

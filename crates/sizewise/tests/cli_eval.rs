@@ -5,29 +5,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
+use common::{Server, ok_json, sizewise};
+
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::{Value, json};
-
-fn sizewise(store: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sizewise"));
-    c.env("SIZEWISE_STORE", store)
-        .env("NO_COLOR", "1")
-        .env_remove("SIZEWISE_CATALOG");
-    c
-}
-
-fn ok_json(out: Output) -> Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
-}
 
 fn failure(out: Output) -> String {
     assert!(!out.status.success(), "expected a failure");
@@ -35,12 +18,9 @@ fn failure(out: Output) -> String {
 }
 
 /// `sizewise simulate` on a free loopback port, killed when dropped.
-struct Sim {
-    child: Child,
-    url: String,
-}
+type Sim = Server;
 
-impl Sim {
+impl Server {
     fn start(store: &Path) -> Sim {
         Sim::with(store, &[])
     }
@@ -51,31 +31,6 @@ impl Sim {
             .args(extra)
             .args(["--port", "0", "--json"]);
         Sim::spawn(c)
-    }
-
-    /// Starts a server command whose first line of JSON gives its `url`.
-    fn spawn(mut command: Command) -> Sim {
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let v: Value = serde_json::from_str(&line).unwrap();
-        Sim {
-            child,
-            url: v["url"].as_str().unwrap().to_string(),
-        }
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
