@@ -94,6 +94,8 @@ pub struct Section {
     pub paragraphs: Vec<String>,
     /// Charts, as `<svg>` elements (the HTML shows them; Markdown shows the tables).
     pub charts: Vec<String>,
+    /// How to read the charts: shown with them, so left out of Markdown.
+    pub chart_notes: Vec<String>,
     /// The numbers behind the charts, and any more.
     pub tables: Vec<Table>,
 }

@@ -115,6 +115,11 @@ pub fn html(report: &Report) -> String {
         for p in &s.paragraphs {
             let _ = write!(out, "<p>{}</p>", escape(p));
         }
+        if !s.charts.is_empty() {
+            for n in &s.chart_notes {
+                let _ = write!(out, r#"<p class="sub">{}</p>"#, escape(n));
+            }
+        }
         for c in &s.charts {
             // Charts come from crate::svg, which escapes every text it draws.
             out.push_str(c);

@@ -104,8 +104,8 @@ pub struct Point {
     pub kind: Kind,
 }
 
-const WIDTH: f64 = 760.0;
-const LEFT: f64 = 250.0;
+const WIDTH: f64 = 900.0;
+const LEFT: f64 = 290.0;
 const RIGHT: f64 = 130.0;
 const TOP: f64 = 44.0;
 const ROW: f64 = 24.0;
@@ -264,7 +264,7 @@ fn row_label(out: &mut String, i: usize, label: &str) -> f64 {
         r#"<text x="{:.1}" y="{:.1}" class="rl" text-anchor="end">{}</text>"#,
         LEFT - 8.0,
         y + 4.0,
-        escape(&clip(label, 38))
+        escape(&clip(label, 44))
     );
     y
 }
@@ -494,14 +494,19 @@ pub fn scatter(frame: &Frame<'_>, y_format: &dyn Fn(f64) -> String, points: &[Po
         }
         let y = y_at(p.y);
         let r = if front.contains(&i) { 7.0 } else { 5.0 };
+        // Labels near the right edge go to the point's left, so they stay in the chart.
+        let (lx, anchor) = if x > WIDTH - 200.0 {
+            (x - 9.0, "end")
+        } else {
+            (x + 9.0, "start")
+        };
         let _ = write!(
             out,
-            r##"<circle cx="{x:.1}" cy="{y:.1}" r="{r}" fill="{}" stroke="#222" stroke-width="{}"><title>{}</title></circle><text x="{:.1}" y="{:.1}" class="pl">{}</text>"##,
+            r##"<circle cx="{x:.1}" cy="{y:.1}" r="{r}" fill="{}" stroke="#222" stroke-width="{}"><title>{}</title></circle><text x="{lx:.1}" y="{:.1}" class="pl" text-anchor="{anchor}">{}</text>"##,
             p.kind.color(),
             if front.contains(&i) { 1.5 } else { 0.0 },
             escape(&p.label),
-            x + 8.0,
-            y - 6.0,
+            y + 14.0,
             escape(&clip(&p.label, 28))
         );
     }

@@ -9,7 +9,7 @@ use sizewise_estimate::report;
 
 use crate::cmd_estimate::api_json;
 use crate::human;
-use crate::i18n::{DIMENSIONS, Lang, t};
+use crate::i18n::{DIMENSIONS, Lang, localize, t};
 use crate::plan::{
     Infeasible, Note, ParamSource, Plan, hardware_by_id, model_by_id, param_count, plan,
     split_spec, training_numbers,
@@ -712,6 +712,16 @@ pub fn comparison<'a>(
         .collect();
     notes.extend(excluded_note(&plans, lang));
     notes.extend(cost_note(&plans, lang, base.batch));
+    // Numbers the way the reader's language writes them.
+    for r in &mut rows {
+        for c in &mut r.cells {
+            c.text = localize(&c.text, lang);
+        }
+        r.verdict = localize(&r.verdict, lang);
+    }
+    for n in &mut notes {
+        *n = localize(n, lang);
+    }
     Ok(Comparison {
         plans,
         training,
@@ -724,7 +734,7 @@ pub fn comparison<'a>(
 
 /// The workload line of a comparison, in `lang`.
 pub fn workload_line(base: &sizewise_estimate::Scenario, lang: Lang) -> String {
-    format!(
+    let line = format!(
         "{}: {} {}, {} {}, {} {}, {} {}",
         t(lang, "workload"),
         base.prompt_tokens,
@@ -735,7 +745,8 @@ pub fn workload_line(base: &sizewise_estimate::Scenario, lang: Lang) -> String {
         t(lang, "requests_day"),
         t(lang, "batch"),
         base.batch
-    )
+    );
+    localize(&line, lang)
 }
 
 /// The comparison as a terminal table, with its legend and notes.

@@ -3,7 +3,7 @@
 //! the constraint each broke, and a split between a small and a large model when that meets
 //! constraints neither meets alone.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde::Serialize;
@@ -14,8 +14,8 @@ use sizewise_store::{RunKind, RunStatus, Store};
 
 use crate::cmd_compare::cost_basis;
 use crate::human;
-use crate::i18n::Lang;
-use crate::plan::{Infeasible, Plan, hardware_by_id, is_encoder_only, plan};
+use crate::i18n::{Lang, localize};
+use crate::plan::{Infeasible, Plan, is_encoder_only, plan};
 use crate::results::StoreArgs;
 use crate::table;
 use crate::workload::{MinQuality, Privacy, Workload};
@@ -43,14 +43,15 @@ const DAYS_PER_MONTH: f64 = 30.44;
   latency_p95_ms = 2000          # optional
   monthly_budget_usd = 300       # optional
   privacy = \"on-premises\"        # or \"any\" (default)
-  device = \"nvidia-l4\"           # optional: only this hardware
+  device = \"nvidia-l4\"           # optional: only this hardware (and no API)
   [min_quality]                  # optional
   suite = \"MMLU\"                 # a published benchmark, or a suite run with `sizewise eval`
   score = 0.6
 
-Latency is the slow end (p90) of the estimate's band, standing in for p95, without queueing.
-Self-hosted costs are estimated for the average load (replicas as needed); API costs are
-list prices. Quality comes from `sizewise eval` runs in the results store whose target names
+Latency is the slow end (p90) of the estimate's band plus the mean queueing wait at the
+average load across the replicas (Sakasegawa's M/G/c approximation), standing in for p95.
+Self-hosted options get enough replicas to keep the average load at or under 80% of their
+capacity, and pay for them; API costs are list prices. Quality comes from `sizewise eval` runs in the results store whose target names
 the model, else from the catalog's published scores.")]
 pub struct RecommendArgs {
     /// The workload file (TOML).
@@ -98,8 +99,62 @@ struct Candidate<'a> {
     monthly_usd: Option<f64>,
     cost_text: Option<String>,
     latency_s: Option<f64>,
+    load: Option<Load>,
     quality: Option<Quality>,
     broken: Vec<Broken>,
+}
+
+/// How busy a self-hosted option is at the workload's average rate, and the latency that
+/// gives.
+#[derive(Debug, Clone, Copy)]
+struct Load {
+    /// Replicas (each of `gpus` devices) for the average load at no more than
+    /// [`TARGET_UTILISATION`].
+    replicas: f64,
+    /// Those replicas over the ones the estimate's monthly cost pays for.
+    cost_factor: f64,
+    /// The share of each replica's capacity the average load takes.
+    utilisation: f64,
+    /// The slow end (p90) of the end-to-end estimate plus the mean wait in a queue of the
+    /// replicas at that utilisation: what a p95 would be near.
+    latency_s: f64,
+}
+
+/// The most of a replica's capacity the average load may take: above it queues grow fast,
+/// so recommend adds replicas (and their cost) until the load fits under it.
+const TARGET_UTILISATION: f64 = 0.8;
+
+impl Load {
+    fn of(n: &sizewise_estimate::Numbers, w: &Workload) -> Load {
+        let demand = w.requests_per_day * w.output_tokens as f64 / 86_400.0;
+        let per_replica = n.throughput_tokens_per_s.p50;
+        let sized = n.replicas.p50.max(1.0);
+        let replicas = if per_replica > 0.0 {
+            sized.max((demand / (per_replica * TARGET_UTILISATION)).ceil())
+        } else {
+            sized
+        };
+        let utilisation = if per_replica > 0.0 {
+            demand / (replicas * per_replica)
+        } else {
+            f64::INFINITY
+        };
+        // The mean wait in a queue of `replicas` servers with constant service times:
+        // Sakasegawa's (1977) approximation, exact for one server (Pollaczek-Khinchine,
+        // rho S / 2 (1 - rho)).
+        let wait = if utilisation < 1.0 {
+            let power = (2.0 * (replicas + 1.0)).sqrt() - 1.0;
+            utilisation.powf(power) / (replicas * (1.0 - utilisation)) * n.e2e_s.p50 / 2.0
+        } else {
+            f64::INFINITY
+        };
+        Load {
+            replicas,
+            cost_factor: replicas / sized,
+            utilisation,
+            latency_s: n.e2e_s.p90 + wait,
+        }
+    }
 }
 
 impl Candidate<'_> {
@@ -132,6 +187,36 @@ fn tr(lang: Lang, en: String, pt: String) -> String {
     if lang == Lang::PtBr { pt } else { en }
 }
 
+/// A score with three decimals, so that one just under a floor never prints equal to it.
+fn score_text(score: f64) -> String {
+    format!("{score:.3}")
+}
+
+/// A quality's origin in Portuguese.
+fn kind_pt(kind: &str) -> &'static str {
+    match kind {
+        "measured" => "medida",
+        _ => "publicada",
+    }
+}
+
+/// "3 devices" or "2 replicas of 2 devices".
+fn machines(replicas: f64, gpus: u32, lang: Lang) -> String {
+    let r = replicas.round() as u64;
+    match (gpus > 1, lang == Lang::PtBr) {
+        (false, false) => format!("{r} device{}", if r == 1 { "" } else { "s" }),
+        (false, true) => format!("{r} dispositivo{}", if r == 1 { "" } else { "s" }),
+        (true, false) => format!(
+            "{r} replica{} of {gpus} devices",
+            if r == 1 { "" } else { "s" }
+        ),
+        (true, true) => format!(
+            "{r} réplica{} de {gpus} dispositivos",
+            if r == 1 { "" } else { "s" }
+        ),
+    }
+}
+
 /// `latency_s` against the limit, over it or under it, in words.
 fn latency_against(latency_s: f64, limit_ms: f64, over: bool, lang: Lang) -> String {
     let (l, limit) = (human::seconds(latency_s), human::seconds(limit_ms / 1000.0));
@@ -142,8 +227,10 @@ fn latency_against(latency_s: f64, limit_ms: f64, over: bool, lang: Lang) -> Str
     };
     tr(
         lang,
-        format!("about {l} end to end (slow end of the estimate), {en} {limit}"),
-        format!("cerca de {l} de ponta a ponta (extremo lento da estimativa), {pt} {limit}"),
+        format!("about {l} end to end (slow end of the estimate, with queueing), {en} {limit}"),
+        format!(
+            "cerca de {l} de ponta a ponta (extremo lento da estimativa, com fila), {pt} {limit}"
+        ),
     )
 }
 
@@ -304,7 +391,8 @@ fn candidate<'a>(
             excess: None,
         });
     }
-    let latency_s = plan.numbers.as_ref().map(|n| n.e2e_s.p90);
+    let load = plan.numbers.as_ref().map(|n| Load::of(n, w));
+    let latency_s = load.as_ref().map(|l| l.latency_s);
     if let (Some(limit_ms), Some(l)) = (w.latency_p95_ms, latency_s)
         && l * 1000.0 > limit_ms
     {
@@ -315,6 +403,7 @@ fn candidate<'a>(
         });
     }
     let (monthly_usd, cost_text) = monthly(&plan, lang);
+    let monthly_usd = monthly_usd.map(|c| c * load.map_or(1.0, |l| l.cost_factor));
     if let Some(budget) = w.monthly_budget_usd {
         match monthly_usd {
             Some(c) if c > budget => broken.push(Broken {
@@ -357,12 +446,18 @@ fn candidate<'a>(
                 text: tr(
                     lang,
                     format!(
-                        "{} {:.2} ({}), under {:.2}",
-                        floor.suite, q.score, q.kind, floor.score
+                        "{} {} ({}), under {}",
+                        floor.suite,
+                        score_text(q.score),
+                        q.kind,
+                        score_text(floor.score)
                     ),
                     format!(
-                        "{} {:.2} ({}), abaixo de {:.2}",
-                        floor.suite, q.score, q.kind, floor.score
+                        "{} {} ({}), abaixo de {}",
+                        floor.suite,
+                        score_text(q.score),
+                        kind_pt(q.kind),
+                        score_text(floor.score)
                     ),
                 ),
                 excess: Some((floor.score - q.score) / floor.score.max(1e-9)),
@@ -385,6 +480,9 @@ fn candidate<'a>(
             }),
         }
     }
+    for b in &mut broken {
+        b.text = localize(&b.text, lang);
+    }
     let precision = plan.numbers.as_ref().map_or_else(
         || "api".to_string(),
         |n| n.deployment.precision.name().to_string(),
@@ -395,20 +493,65 @@ fn candidate<'a>(
         monthly_usd,
         cost_text,
         latency_s,
+        load,
         quality,
         broken,
     }
 }
 
 /// Why a candidate that meets every constraint is where it is.
-fn reasons(c: &Candidate, w: &Workload, rank: usize, lang: Lang) -> Vec<String> {
+fn reasons(
+    c: &Candidate,
+    above: Option<&Candidate>,
+    w: &Workload,
+    rank: usize,
+    lang: Lang,
+) -> Vec<String> {
     let mut out = Vec::new();
-    if rank == 0 {
-        out.push(tr(
+    match above {
+        None => out.push(tr(
             lang,
             "the cheapest option that meets every constraint".into(),
             "a opção mais barata que atende a todas as restrições".into(),
-        ));
+        )),
+        Some(a) => {
+            let (cost, prev) = (c.monthly_usd.unwrap_or(0.0), a.monthly_usd.unwrap_or(0.0));
+            let slower = match (c.latency_s, a.latency_s) {
+                (Some(l), Some(p)) if l > p => Some(human::seconds(l - p)),
+                _ => None,
+            };
+            out.push(match (cost > prev, slower) {
+                (true, _) => tr(
+                    lang,
+                    format!(
+                        "#{rank}: {} more per month than #{}",
+                        human::usd(cost - prev),
+                        rank - 1
+                    ),
+                    format!(
+                        "#{rank}: {} a mais por mês que a #{}",
+                        human::usd(cost - prev),
+                        rank - 1
+                    ),
+                ),
+                (false, Some(d)) => tr(
+                    lang,
+                    format!(
+                        "#{rank}: the same cost as #{}, {d} slower end to end",
+                        rank - 1
+                    ),
+                    format!(
+                        "#{rank}: o mesmo custo da #{}, {d} mais lenta de ponta a ponta",
+                        rank - 1
+                    ),
+                ),
+                (false, None) => tr(
+                    lang,
+                    format!("#{rank}: the same cost as #{}", rank - 1),
+                    format!("#{rank}: o mesmo custo da #{}", rank - 1),
+                ),
+            });
+        }
     }
     if let (Some(c), Some(text)) = (c.monthly_usd, &c.cost_text) {
         let budget = w.monthly_budget_usd.map(human::usd);
@@ -438,20 +581,24 @@ fn reasons(c: &Candidate, w: &Workload, rank: usize, lang: Lang) -> Vec<String> 
             "a latência de uma API não é estimada: meça com `sizewise bench`".into(),
         )),
     }
-    match (&c.plan.numbers, c.plan.hardware) {
-        (Some(n), Some(h)) => out.push(tr(
+    match (&c.plan.numbers, c.plan.hardware, &c.load) {
+        (Some(n), Some(h), Some(load)) => out.push(tr(
             lang,
             format!(
-                "data stays on premises; fits in {} of {} usable on {}",
+                "data stays on your {} ({} of {} memory used); {} for the load, {:.0}% busy",
+                h.id,
                 human::bytes(n.inference_memory_bytes),
                 human::bytes(n.usable_memory_bytes),
-                h.id
+                machines(load.replicas, c.plan.scenario.gpus, lang),
+                load.utilisation * 100.0
             ),
             format!(
-                "os dados ficam na sua infraestrutura; cabe em {} de {} utilizáveis em {}",
+                "os dados ficam no seu {} ({} de {} de memória em uso); {} para a carga, {:.0}% ocupado",
+                h.id,
                 human::bytes(n.inference_memory_bytes),
                 human::bytes(n.usable_memory_bytes),
-                h.id
+                machines(load.replicas, c.plan.scenario.gpus, lang),
+                load.utilisation * 100.0
             ),
         )),
         _ => out.push(tr(
@@ -464,12 +611,18 @@ fn reasons(c: &Candidate, w: &Workload, rank: usize, lang: Lang) -> Vec<String> 
         out.push(tr(
             lang,
             format!(
-                "{} {:.2} ({}), at least {:.2}",
-                floor.suite, q.score, q.kind, floor.score
+                "{} {} ({}), at least {}",
+                floor.suite,
+                score_text(q.score),
+                q.kind,
+                score_text(floor.score)
             ),
             format!(
-                "{} {:.2} ({}), no mínimo {:.2}",
-                floor.suite, q.score, q.kind, floor.score
+                "{} {} ({}), no mínimo {}",
+                floor.suite,
+                score_text(q.score),
+                kind_pt(q.kind),
+                score_text(floor.score)
             ),
         ));
     }
@@ -485,6 +638,8 @@ fn option_json(c: &Candidate, reasons: Vec<String>, meets: bool) -> Value {
         "meets_constraints": meets,
         "monthly_usd": c.monthly_usd,
         "latency_s": c.latency_s,
+        "devices": c.load.map(|l| l.replicas * f64::from(c.plan.scenario.gpus.max(1))),
+        "utilisation": c.load.map(|l| l.utilisation),
         "quality": c.quality,
         "reasons": reasons,
         "broken": c.broken,
@@ -538,11 +693,12 @@ fn best_split<'c, 'a>(cands: &'c [Candidate<'a>], w: &Workload) -> Option<Split<
             if cl <= cs || ql <= qs {
                 continue;
             }
-            // Cost and expected score are linear in the small model's share.
+            // Cost and expected score are linear in the cheaper model's share: the cheapest
+            // split sends it as much as the floor allows (in steps of 5%).
             let need = (cl - budget) / (cl - cs);
             let most = (ql - floor.score) / (ql - qs);
-            let share = (need * 20.0).ceil() / 20.0;
-            if share > most || !(0.0..1.0).contains(&share) {
+            let share = (most * 20.0).floor() / 20.0;
+            if share < need || !(share > 0.0 && share < 1.0) {
                 continue;
             }
             let monthly_usd = share * cs + (1.0 - share) * cl;
@@ -564,14 +720,62 @@ fn best_split<'c, 'a>(cands: &'c [Candidate<'a>], w: &Workload) -> Option<Split<
     out
 }
 
+/// The columns of a list of options, in `lang`.
+pub fn option_header(lang: Lang) -> [&'static str; 7] {
+    if lang == Lang::PtBr {
+        [
+            "#",
+            "modelo",
+            "hardware",
+            "precisão",
+            "custo/mês",
+            "latência",
+            "por quê",
+        ]
+    } else {
+        [
+            "#",
+            "model",
+            "hardware",
+            "precision",
+            "cost/month",
+            "latency",
+            "why",
+        ]
+    }
+}
+
 /// `sizewise recommend`.
 pub fn recommend(catalog: &Catalog, args: RecommendArgs) -> anyhow::Result<()> {
     let w = Workload::read(&args.workload)?;
-    let lang = args.lang;
+    let out = recommendation(
+        catalog,
+        &w,
+        &args.workload,
+        &args.store,
+        args.lang,
+        args.top,
+    )?;
+    if args.json {
+        return table::print_json(&out);
+    }
+    print_text(&out, args.lang)
+}
+
+/// The recommendation for workload `w` (read from `origin`) as JSON: `options` best first
+/// (at most `top`), `rejected`, `combination`, `message`, `notes`.
+pub fn recommendation(
+    catalog: &Catalog,
+    w: &Workload,
+    origin: &Path,
+    store: &StoreArgs,
+    lang: Lang,
+    top: usize,
+) -> anyhow::Result<Value> {
     let mut base = crate::scenario::default_scenario();
     w.apply(&mut base);
-    let devices: Vec<&Hardware> = match &w.device {
-        Some(id) => vec![hardware_by_id(catalog, id)?],
+    let devices: Vec<&Hardware> = match w.device(catalog, origin)? {
+        Some(h) => vec![h],
         None => {
             let mut d: Vec<&Hardware> = DEFAULT_DEVICES
                 .iter()
@@ -582,7 +786,7 @@ pub fn recommend(catalog: &Catalog, args: RecommendArgs) -> anyhow::Result<()> {
         }
     };
     // Quality measured by `sizewise eval`, if the store exists (recommend never creates it).
-    let evals = match args.store.path() {
+    let evals = match store.path() {
         Ok(path) if path.exists() => Store::open(&path)
             .map(|s| eval_runs(&s))
             .unwrap_or_default(),
@@ -599,12 +803,13 @@ pub fn recommend(catalog: &Catalog, args: RecommendArgs) -> anyhow::Result<()> {
                     };
                     // A precision the device or engine cannot run is not an option.
                     if let Ok(p) = plan(catalog, m, Some(&h.id), &s, true) {
-                        cands.push(candidate(p, &w, &evals, lang));
+                        cands.push(candidate(p, w, &evals, lang));
                     }
                 }
             }
         }
-        if m.api.is_some() {
+        // A workload that names its device runs there: no API.
+        if m.api.is_some() && w.device.is_none() {
             let mut p = plan(catalog, m, None, &base, false)?;
             if p.numbers.is_some() {
                 // An open model with an API price: its API is an option of its own.
@@ -613,7 +818,7 @@ pub fn recommend(catalog: &Catalog, args: RecommendArgs) -> anyhow::Result<()> {
                 p.summary = None;
                 p.infeasible.retain(|r| *r != Infeasible::DoesNotFit);
             }
-            cands.push(candidate(p, &w, &evals, lang));
+            cands.push(candidate(p, w, &evals, lang));
         }
     }
     let mut meets: Vec<&Candidate> = cands.iter().filter(|c| c.meets()).collect();
@@ -631,22 +836,29 @@ pub fn recommend(catalog: &Catalog, args: RecommendArgs) -> anyhow::Result<()> {
         .collect();
     near.sort_by(|a, b| a.1.total_cmp(&b.1));
     let split = if meets.is_empty() {
-        best_split(&cands, &w)
+        best_split(&cands, w)
     } else {
         None
     };
 
     let options: Vec<Value> = if meets.is_empty() {
         near.iter()
-            .take(3)
+            .take(top.clamp(1, 3))
             .map(|(c, _)| option_json(c, c.broken.iter().map(|b| b.text.clone()).collect(), false))
             .collect()
     } else {
         meets
             .iter()
-            .take(args.top.max(1))
+            .take(top.max(1))
             .enumerate()
-            .map(|(i, c)| option_json(c, reasons(c, &w, i, lang), true))
+            .map(|(i, c)| {
+                let above = i.checked_sub(1).and_then(|j| meets.get(j).copied());
+                let reasons = reasons(c, above, w, i + 1, lang)
+                    .iter()
+                    .map(|r| localize(r, lang))
+                    .collect();
+                option_json(c, reasons, true)
+            })
             .collect()
     };
     let rejected: Vec<Value> = cands
@@ -701,17 +913,31 @@ pub fn recommend(catalog: &Catalog, args: RecommendArgs) -> anyhow::Result<()> {
             "large": {"model": s.large.plan.model.id, "hardware": s.large.hardware(), "precision": s.large.precision, "share": 1.0 - s.share},
             "monthly_usd": s.monthly_usd,
             "expected_score": s.score,
-            "reasons": [tr(lang,
-                format!("{:.0}% of requests to {} and the rest to {}: {}/month and an expected {} of {:.2}, where the first alone misses the score and the second alone the budget (a random split; a router that sends easy requests to the small model does better: sizewise route)",
+            "reasons": [localize(&tr(lang,
+                format!("{:.0}% of requests to {} (cheaper) and the rest to {} (stronger): {}/month and an expected {} of {}, where the first alone misses the score and the second alone the budget (a random split; a router that sends easy requests to the cheaper model does better: sizewise route)",
                     s.share * 100.0, s.small.plan.model.id, s.large.plan.model.id, human::usd(s.monthly_usd),
-                    w.min_quality.as_ref().map_or("", |q| q.suite.as_str()), s.score),
-                format!("{:.0}% das requisições para {} e o resto para {}: {}/mês e {} esperado de {:.2}, quando o primeiro sozinho não atinge a nota e o segundo sozinho estoura o orçamento (divisão aleatória; um roteador que manda as fáceis ao modelo pequeno faz melhor: sizewise route)",
+                    w.min_quality.as_ref().map_or("", |q| q.suite.as_str()), score_text(s.score)),
+                format!("{:.0}% das requisições para {} (mais barato) e o resto para {} (mais forte): {}/mês e {} esperado de {}, quando o primeiro sozinho não atinge a nota e o segundo sozinho estoura o orçamento (divisão aleatória; um roteador que manda as fáceis ao modelo mais barato faz melhor: sizewise route)",
                     s.share * 100.0, s.small.plan.model.id, s.large.plan.model.id, human::usd(s.monthly_usd),
-                    w.min_quality.as_ref().map_or("", |q| q.suite.as_str()), s.score))],
+                    w.min_quality.as_ref().map_or("", |q| q.suite.as_str()), score_text(s.score))), lang)],
         })
     });
+    let mut notes = Vec::new();
+    if w.min_quality.is_none() {
+        notes.push(tr(
+            lang,
+            "no quality floor: options are ranked by cost, then latency; add [min_quality] (suite, score) to leave out models too weak for the task".into(),
+            "sem nota mínima: as opções são ordenadas por custo e depois latência; acrescente [min_quality] (suite, score) para excluir modelos fracos demais para a tarefa".into(),
+        ));
+    }
+    notes.push(tr(
+        lang,
+        "latency is the slow end of the estimate plus the mean queueing wait at the average load; self-hosted costs pay for enough devices to keep that load at or under 80% busy; a device with no price counts electricity only, as one you already own; API costs are list prices".into(),
+        "a latência é o extremo lento da estimativa mais a espera média na fila com a carga média; custos auto-hospedados pagam dispositivos suficientes para manter essa carga em até 80% de ocupação; um dispositivo sem preço conta só a energia, como um que você já tem; custos de API são preços de tabela".into(),
+    ));
     let out = json!({
         "workload": w,
+        "notes": notes,
         "devices": devices.iter().map(|h| h.id.clone()).collect::<Vec<_>>(),
         "options": options,
         "none_meets": meets.is_empty(),
@@ -720,15 +946,12 @@ pub fn recommend(catalog: &Catalog, args: RecommendArgs) -> anyhow::Result<()> {
         "meeting_count": meets.len(),
         "rejected": rejected,
     });
-    if args.json {
-        return table::print_json(&out);
-    }
-    print_text(&out, &cands, lang)
+    Ok(out)
 }
 
 /// The terminal view: the options as a table with a cost bar, the rejections counted by
 /// constraint, the split.
-fn print_text(out: &Value, cands: &[Candidate], lang: Lang) -> anyhow::Result<()> {
+fn print_text(out: &Value, lang: Lang) -> anyhow::Result<()> {
     let pt = lang == Lang::PtBr;
     let mut s = String::new();
     if let Some(m) = out["message"].as_str() {
@@ -739,27 +962,7 @@ fn print_text(out: &Value, cands: &[Candidate], lang: Lang) -> anyhow::Result<()
         .iter()
         .filter_map(|o| o["monthly_usd"].as_f64())
         .fold(0.0, f64::max);
-    let mut tb = table::new(if pt {
-        &[
-            "#",
-            "modelo",
-            "hardware",
-            "precisão",
-            "custo/mês",
-            "latência",
-            "por quê",
-        ]
-    } else {
-        &[
-            "#",
-            "model",
-            "hardware",
-            "precision",
-            "cost/month",
-            "latency",
-            "why",
-        ]
-    });
+    let mut tb = table::new(&option_header(lang));
     for (i, o) in options.iter().enumerate() {
         let cost = o["monthly_usd"].as_f64();
         let bar = cost.map_or(String::new(), |c| {
@@ -775,8 +978,14 @@ fn print_text(out: &Value, cands: &[Candidate], lang: Lang) -> anyhow::Result<()
             o["model"].as_str().unwrap_or("").to_string(),
             o["hardware"].as_str().unwrap_or("API").to_string(),
             o["precision"].as_str().unwrap_or("").to_string(),
-            format!("{}{bar}", cost.map_or("?".into(), human::usd)),
-            o["latency_s"].as_f64().map_or("?".into(), human::seconds),
+            localize(
+                &format!("{}{bar}", cost.map_or("?".into(), human::usd)),
+                lang,
+            ),
+            localize(
+                &o["latency_s"].as_f64().map_or("?".into(), human::seconds),
+                lang,
+            ),
             o["reasons"]
                 .as_array()
                 .map(|r| {
@@ -796,9 +1005,16 @@ fn print_text(out: &Value, cands: &[Candidate], lang: Lang) -> anyhow::Result<()
             c["reasons"][0].as_str().unwrap_or("")
         ));
     }
+    for n in out["notes"].as_array().into_iter().flatten() {
+        s.push_str(&format!(
+            "{}: {}\n",
+            if pt { "nota" } else { "note" },
+            n.as_str().unwrap_or("")
+        ));
+    }
     let mut counts: Vec<(&str, usize)> = Vec::new();
-    for c in cands.iter().filter(|c| !c.meets()) {
-        let k = c.broken.first().map_or("", |b| b.constraint);
+    for r in out["rejected"].as_array().into_iter().flatten() {
+        let k = r["constraint"].as_str().unwrap_or("");
         match counts.iter_mut().find(|(n, _)| *n == k) {
             Some((_, n)) => *n += 1,
             None => counts.push((k, 1)),

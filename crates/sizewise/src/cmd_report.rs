@@ -14,7 +14,7 @@ use sizewise_store::{RunId, RunKind, RunStatus, Store};
 
 use crate::cmd_compare::{Comparison, Row, comparison, terminal_table, workload_line};
 use crate::human;
-use crate::i18n::{Lang, t};
+use crate::i18n::{Lang, localize, t};
 use crate::plan::{ParamSource, Plan, param_count};
 use crate::results::StoreArgs;
 use crate::scenario::ScenarioArgs;
@@ -266,11 +266,20 @@ impl Ctx<'_, '_> {
                 kinds.push(b.kind);
             }
         }
+        let lang = self.lang;
+        let ticks = |v: f64| localize(&format(v), lang);
         let frame = Frame {
             title,
-            format,
+            format: &ticks,
             legend: self.legend(&kinds),
         };
+        let bars: Vec<Bar> = bars
+            .into_iter()
+            .map(|b| Bar {
+                text: localize(&b.text, lang),
+                ..b
+            })
+            .collect();
         Some(svg::bars(&frame, scale, &bars))
     }
 
@@ -408,7 +417,7 @@ impl Ctx<'_, '_> {
                     })
                     .collect();
                 if !stacks.is_empty() {
-                    s.paragraphs.push(tr(
+                    s.chart_notes.push(tr(
                         lang,
                         "Memory per device: weights, KV cache for the request, activations and runtime; the dashed line is the device's usable memory.",
                         "Memória por dispositivo: pesos, cache KV da requisição, ativações e runtime; a linha tracejada é a memória utilizável do dispositivo.",
@@ -642,8 +651,13 @@ impl Ctx<'_, '_> {
         }
         s.paragraphs.push(tr(
             lang,
-            "TTFT is the wait for the first token; TPOT the time per token after it. Bars are the estimate's p10..p90 band with its median; dots are measurements (sizewise bench).",
-            "TTFT é a espera pelo primeiro token; TPOT, o tempo por token depois dele. As barras são a faixa p10..p90 da estimativa com a mediana; os pontos são medições (sizewise bench).",
+            "TTFT is the wait for the first token; TPOT the time per token after it.",
+            "TTFT é a espera pelo primeiro token; TPOT, o tempo por token depois dele.",
+        ));
+        s.chart_notes.push(tr(
+            lang,
+            "Bars are the estimate's p10..p90 band with its median; dots are measurements (sizewise bench).",
+            "As barras são a faixa p10..p90 da estimativa com a mediana; os pontos são medições (sizewise bench).",
         ));
         let legend = self.legend(&[Kind::Estimated, Kind::Measured]);
         for (title, rows) in [
@@ -667,11 +681,19 @@ impl Ctx<'_, '_> {
             if rows.is_empty() {
                 continue;
             }
+            let ticks = |v: f64| localize(&human::seconds(v), lang);
             let frame = Frame {
                 title: &title,
-                format: &human::seconds,
+                format: &ticks,
                 legend: legend.clone(),
             };
+            let rows: Vec<Range> = rows
+                .into_iter()
+                .map(|r| Range {
+                    text: localize(&r.text, lang),
+                    ..r
+                })
+                .collect();
             s.charts.push(svg::ranges(&frame, &rows));
         }
     }
@@ -698,8 +720,13 @@ impl Ctx<'_, '_> {
         if !points.is_empty() {
             s.paragraphs.push(tr(
                 lang,
-                "Quality against monthly cost: published MMLU scores (not measured here) against this workload's cost. The dashed line joins the Pareto front: options that no other beats on both.",
-                "Qualidade contra custo mensal: notas MMLU publicadas (não medidas aqui) contra o custo desta carga. A linha tracejada liga a fronteira de Pareto: opções que nenhuma outra supera nas duas.",
+                "Quality against monthly cost: published MMLU scores (not measured here) against this workload's cost.",
+                "Qualidade contra custo mensal: notas MMLU publicadas (não medidas aqui) contra o custo desta carga.",
+            ));
+            s.chart_notes.push(tr(
+                lang,
+                "The dashed line joins the Pareto front: options that no other beats on both.",
+                "A linha tracejada liga a fronteira de Pareto: opções que nenhuma outra supera nas duas.",
             ));
             let frame = Frame {
                 title: &tr(
@@ -742,7 +769,10 @@ impl Ctx<'_, '_> {
                     vec![
                         Cell::text(v["suite"].as_str().unwrap_or("")),
                         Cell::text(r.target.clone()),
-                        Cell::of(format!("{score:.3} [{ci}]"), Kind::Measured),
+                        Cell::of(
+                            localize(&format!("{score:.3} [{ci}]"), lang),
+                            Kind::Measured,
+                        ),
                         Cell::text(v["n"].as_u64().map_or(String::new(), |n| n.to_string())),
                         Cell::text(format!("{} {}", tr(lang, "run", "execução"), r.id)),
                     ]
@@ -758,6 +788,119 @@ impl Ctx<'_, '_> {
                 rows,
             });
         }
+    }
+}
+
+/// The section that answers "which should I use?" for the workload: `recommend`'s options,
+/// split and notes.
+fn recommendation_section(rec: &Value, w: &Workload, lang: Lang) -> Section {
+    let options = rec["options"].as_array().cloned().unwrap_or_default();
+    let lead = rec["message"].as_str().map(str::to_string).or_else(|| {
+        let o = options.first()?;
+        Some(format!(
+            "{}: {} {} {} ({}), {}",
+            tr(lang, "Best option", "Melhor opção"),
+            o["model"].as_str()?,
+            tr(lang, "on", "em"),
+            o["hardware"].as_str().unwrap_or("API"),
+            o["precision"].as_str().unwrap_or(""),
+            localize(
+                &format!(
+                    "{}{}",
+                    human::usd(o["monthly_usd"].as_f64()?),
+                    tr(lang, "/month", "/mês")
+                ),
+                lang
+            )
+        ))
+    });
+    let mut limits = Vec::new();
+    if let Some(l) = w.latency_p95_ms {
+        limits.push(format!("p95 <= {}", human::seconds(l / 1000.0)));
+    }
+    if let Some(b) = w.monthly_budget_usd {
+        limits.push(format!(
+            "{} <= {}",
+            tr(lang, "budget", "orçamento"),
+            human::usd(b)
+        ));
+    }
+    if w.privacy == crate::workload::Privacy::OnPremises {
+        limits.push(tr(lang, "data on premises", "dados na sua infraestrutura"));
+    }
+    if let Some(q) = &w.min_quality {
+        limits.push(format!("{} >= {}", q.suite, q.score));
+    }
+    let mut paragraphs = vec![localize(
+        &format!(
+            "{}: {}.",
+            tr(lang, "Constraints", "Restrições"),
+            if limits.is_empty() {
+                tr(lang, "none", "nenhuma")
+            } else {
+                limits.join(", ")
+            }
+        ),
+        lang,
+    )];
+    paragraphs.extend(
+        rec["combination"]["reasons"][0]
+            .as_str()
+            .map(str::to_string),
+    );
+    paragraphs.extend(
+        rec["notes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|n| n.as_str().map(str::to_string)),
+    );
+    let header = crate::cmd_recommend::option_header(lang);
+    let rows = options
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let kind = if o["deployment"] == "api" {
+                Kind::Published
+            } else {
+                Kind::Estimated
+            };
+            let num = |v: Option<f64>, f: fn(f64) -> String| {
+                v.map_or_else(|| "?".to_string(), |x| localize(&f(x), lang))
+            };
+            vec![
+                Cell::text((i + 1).to_string()),
+                Cell::strong(o["model"].as_str().unwrap_or("")),
+                Cell::text(o["hardware"].as_str().unwrap_or("API")),
+                Cell::text(o["precision"].as_str().unwrap_or("")),
+                Cell::of(num(o["monthly_usd"].as_f64(), human::usd), kind),
+                Cell::text(num(o["latency_s"].as_f64(), human::seconds)),
+                Cell::text(
+                    o["reasons"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ),
+            ]
+        })
+        .collect();
+    Section {
+        id: "recommendation".into(),
+        heading: tr(
+            lang,
+            "Recommendation for this workload",
+            "Recomendação para esta carga",
+        ),
+        lead,
+        paragraphs,
+        tables: vec![Table {
+            header: header.iter().map(|h| h.to_string()).collect(),
+            rows,
+        }],
+        ..Section::default()
     }
 }
 
@@ -807,6 +950,14 @@ fn build(cmp: &Comparison, runs: &[Measured], lang: Lang, task: Option<&str>) ->
             "estimativas são faixas; mostra-se a mediana"
         )
     ));
+    let mut sections = sections;
+    // Paragraphs are written here; leads and tables come localized from the comparison
+    // (localizing twice would swap the separators back).
+    for s in &mut sections {
+        for p in s.paragraphs.iter_mut().chain(&mut s.chart_notes) {
+            *p = localize(p, lang);
+        }
+    }
     Report {
         lang: if lang == Lang::PtBr { "pt-BR" } else { "en" }.to_string(),
         title: tr(
@@ -851,12 +1002,19 @@ pub fn report(catalog: &Catalog, args: ReportArgs) -> anyhow::Result<()> {
         args.lang,
         false,
     )?;
-    let report = build(
+    let mut report = build(
         &cmp,
         &runs,
         args.lang,
         workload.as_ref().map(|w| w.task.as_str()),
     );
+    if let (Some(w), Some(path)) = (&workload, &args.workload) {
+        let rec =
+            crate::cmd_recommend::recommendation(catalog, w, path, &args.store, args.lang, 5)?;
+        report
+            .sections
+            .insert(0, recommendation_section(&rec, w, args.lang));
+    }
     let html_path = match (&args.html, &args.markdown) {
         (Some(p), _) => Some(p.clone()),
         (None, None) => Some(PathBuf::from("sizewise-report.html")),
@@ -919,9 +1077,10 @@ pub fn report(catalog: &Catalog, args: ReportArgs) -> anyhow::Result<()> {
             tr(args.lang, "wrote", "gravado"),
             w["path"].as_str().unwrap_or(""),
             w["bytes"].as_u64().unwrap_or(0) / 1024,
-            w["charts"]
-                .as_u64()
-                .map_or(String::new(), |c| format!(", {c} charts"))
+            w["charts"].as_u64().map_or(String::new(), |c| format!(
+                ", {c} {}",
+                tr(args.lang, "charts", "gráficos")
+            ))
         ));
     }
     table::print(&s)

@@ -448,3 +448,81 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
         _ => "",
     }
 }
+
+/// `text` with its numbers written the Brazilian way: `2,761.5` becomes `2.761,5` and `$`
+/// becomes `US$ `. Only numbers that stand alone are touched: digits inside a name
+/// (`qwen2.5-7b`, `llama-3.1-70b`, `a100`), a path or a URL are not.
+pub fn localize(text: &str, lang: Lang) -> String {
+    if lang != Lang::PtBr {
+        return text.to_string();
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let prev = i.checked_sub(1).map(|j| chars[j]);
+        let free = prev.is_none_or(|p| {
+            !(p.is_alphanumeric() || matches!(p, '-' | '_' | '.' | '/' | ',' | ':'))
+        });
+        let starts_number = |k: usize| chars.get(k).is_some_and(char::is_ascii_digit);
+        if c == '$' && free && (starts_number(i + 1) || chars.get(i + 1) == Some(&'-')) {
+            out.push_str("US$ ");
+            i += 1;
+            continue;
+        }
+        let after_dollar = prev == Some('$');
+        if c.is_ascii_digit() && (free || after_dollar) {
+            while i < chars.len() {
+                let d = chars[i];
+                if d.is_ascii_digit() {
+                    out.push(d);
+                } else if matches!(d, '.' | ',') && starts_number(i + 1) {
+                    out.push(if d == '.' { ',' } else { '.' });
+                } else {
+                    break;
+                }
+                i += 1;
+            }
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    #[test]
+    fn numbers_are_localized_and_names_are_not() {
+        let pt = |s: &str| localize(s, Lang::PtBr);
+        assert_eq!(pt("cerca de 2,237 anos"), "cerca de 2.237 anos");
+        assert_eq!(pt("$2,761/mês, 1.43 s"), "US$ 2.761/mês, 1,43 s");
+        assert_eq!(
+            pt("3.80B params; 2.15 GiB @ q4_k_m"),
+            "3,80B params; 2,15 GiB @ q4_k_m"
+        );
+        assert_eq!(pt("$0.15 / $0.60 per 1M"), "US$ 0,15 / US$ 0,60 per 1M");
+        for same in [
+            "qwen2.5-7b",
+            "llama-3.1-70b@2xnvidia-h100-sxm",
+            "https://arxiv.org/abs/2404.14219",
+            "2026-07-24",
+            "p10..p90",
+            "MMLU 80.73",
+        ] {
+            let want = if same == "MMLU 80.73" {
+                "MMLU 80,73"
+            } else {
+                same
+            };
+            assert_eq!(pt(same), want);
+        }
+        assert_eq!(localize("2,237 years", Lang::En), "2,237 years");
+    }
+}

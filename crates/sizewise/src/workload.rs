@@ -24,7 +24,7 @@ pub struct MinQuality {
     /// An eval suite (`sentiment`...) measured with `sizewise eval`, or a benchmark the
     /// catalog publishes (`MMLU`).
     pub suite: String,
-    /// The lowest acceptable score, 0 to 1 (a published percentage is divided by 100).
+    /// The lowest acceptable score, 0 to 1 (a percentage above 1 is divided by 100).
     pub score: f64,
 }
 
@@ -49,8 +49,8 @@ pub struct Workload {
     /// Where requests may go. Default `any`.
     #[serde(default = "any")]
     pub privacy: Privacy,
-    /// The hardware to run on (a catalog id, or `local`); without it sizewise tries common
-    /// devices.
+    /// The hardware to run on (a catalog id, or `local`), and no API; without it sizewise
+    /// tries common devices and the APIs.
     #[serde(default)]
     pub device: Option<String>,
     /// A quality floor.
@@ -129,6 +129,21 @@ impl Workload {
         Workload::parse(&text, &path.display().to_string())
     }
 
+    /// The device the workload names, as catalog hardware; an unknown id names the file.
+    pub fn device<'c>(
+        &self,
+        catalog: &'c sizewise_catalog::Catalog,
+        origin: &Path,
+    ) -> anyhow::Result<Option<&'c sizewise_catalog::Hardware>> {
+        self.device
+            .as_deref()
+            .map(|id| {
+                crate::plan::hardware_by_id(catalog, id)
+                    .with_context(|| format!("`device` in {}", origin.display()))
+            })
+            .transpose()
+    }
+
     /// Sets the scenario's request shape and load to this workload's.
     pub fn apply(&self, s: &mut sizewise_estimate::Scenario) {
         s.prompt_tokens = self.prompt_tokens;
@@ -173,8 +188,12 @@ mod tests {
                 "budget",
             ),
             (
-                "task='t'\nrequests_per_day=1\nprompt_tokens=1\noutput_tokens=1\n[min_quality]\nsuite='MMLU'\nscore=70",
+                "task='t'\nrequests_per_day=1\nprompt_tokens=1\noutput_tokens=1\n[min_quality]\nsuite='MMLU'\nscore=170",
                 "min_quality.score",
+            ),
+            (
+                "task='t'\nrequests_per_day=1\nprompt_tokens=1\noutput_tokens=1\nmin_quality=0.8",
+                "[min_quality]",
             ),
             ("not toml at all [", "w.toml"),
         ] {

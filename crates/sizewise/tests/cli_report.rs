@@ -97,6 +97,14 @@ device = "nvidia-l4"
             .all(|b| b["constraint"] == "budget" || b["constraint"] == "latency"),
         "{nearest}"
     );
+    // A workload that names its device is not sent to an API.
+    let rejected = v["rejected"].as_array().unwrap();
+    assert!(
+        rejected.iter().all(|r| r["hardware"]
+            .as_str()
+            .is_some_and(|h| h.ends_with("nvidia-l4"))),
+        "{v}"
+    );
 }
 
 #[test]
@@ -109,7 +117,6 @@ requests_per_day = 50000
 prompt_tokens = 1000
 output_tokens = 300
 monthly_budget_usd = 3800
-device = "apple-m2"
 [min_quality]
 suite = "MMLU"
 score = 0.85
@@ -122,6 +129,8 @@ score = 0.85
     assert!(c["monthly_usd"].as_f64().unwrap() <= 3800.0, "{c}");
     assert!(c["expected_score"].as_f64().unwrap() >= 0.85, "{c}");
     assert_ne!(c["small"]["model"], c["large"]["model"]);
+    // The cheapest split: the cheaper model takes as much as the floor allows.
+    assert!(c["reasons"][0].as_str().unwrap().contains("(cheaper)"));
 }
 
 #[test]
@@ -213,4 +222,45 @@ fn the_report_draws_measured_runs_beside_the_estimates() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("runs list"));
+}
+
+#[test]
+fn a_report_with_a_workload_opens_with_the_recommendation() {
+    let dir = tempfile::tempdir().unwrap();
+    let workload = dir.path().join("tickets.toml");
+    std::fs::write(
+        &workload,
+        "task = 'classify tickets'\nrequests_per_day = 20000\nprompt_tokens = 400\noutput_tokens = 20\nlatency_p95_ms = 2000\nmonthly_budget_usd = 300\nprivacy = 'on-premises'\n",
+    )
+    .unwrap();
+    let md = dir.path().join("r.md");
+    ok_json(
+        sizewise(&dir.path().join("r.db"))
+            .args([
+                "report",
+                "--runs",
+                "none",
+                "--lang",
+                "pt-BR",
+                "--json",
+                "--workload",
+            ])
+            .arg(&workload)
+            .arg("--markdown")
+            .arg(&md)
+            .output()
+            .unwrap(),
+    );
+    let text = std::fs::read_to_string(&md).unwrap();
+    let rec = text
+        .find("## Recomendação para esta carga")
+        .expect("the section");
+    assert!(
+        rec < text.find("## Tamanho do modelo").unwrap(),
+        "it comes first"
+    );
+    assert!(text.contains("Tarefa: classify tickets"));
+    assert!(text.contains("dados na sua infraestrutura"));
+    // Brazilian number format: a decimal comma, US$.
+    assert!(text.contains("US$ ") && !text.contains("US$ 0.0"));
 }
