@@ -39,6 +39,9 @@ pub struct TypeBytes {
     /// Matrices every generated token multiplies: the layers' and the output projection (the
     /// token-embedding table when the output is tied to it).
     pub decode: bool,
+    /// Rows of the matrices (elements over the first dimension, the row length): a
+    /// matrix-vector product pays a cost per row beside its cost per weight.
+    pub rows: u64,
 }
 
 /// The file's tensor bytes by type and shape class, largest first.
@@ -51,12 +54,17 @@ fn bytes_by_type(file: &GgufFile) -> Vec<TypeBytes> {
         let repackable_shape = matrix && t.dims[1] % 8 == 0 && !embeddings;
         let decode = matrix && (!embeddings || tied);
         let ggml_type = t.ggml_type.name();
+        let rows = match t.dims.first() {
+            Some(&len) if matrix && len > 0 => t.n_elements / len,
+            _ => 0,
+        };
         match out.iter_mut().find(|b| {
             b.ggml_type == ggml_type && b.repackable_shape == repackable_shape && b.decode == decode
         }) {
             Some(b) => {
                 b.bytes += t.n_bytes;
                 b.params += t.n_elements;
+                b.rows += rows;
             }
             None => out.push(TypeBytes {
                 ggml_type,
@@ -64,6 +72,7 @@ fn bytes_by_type(file: &GgufFile) -> Vec<TypeBytes> {
                 params: t.n_elements,
                 repackable_shape,
                 decode,
+                rows,
             }),
         }
     }

@@ -68,6 +68,10 @@ pub struct TypedWeights {
     /// number of rows that is a multiple of 8: the shape llama.cpp's repacked CPU kernels
     /// take. The token-embedding table, looked up row by row, is not.
     pub repackable_shape: bool,
+    /// Rows of these matrices (weights over row length); 0 when unknown, and then taken as
+    /// the weights over the model's hidden size. Short rows make some kernels slower per
+    /// weight ([`crate::priors::cpu_decode_row_cost`]).
+    pub rows: f64,
 }
 
 /// What the user asks about: the workload and the deployment.
@@ -697,14 +701,32 @@ fn cpu_kernel_seconds(
     if d.engine != Engine::LlamaCpp || class != HardwareClass::Cpu || d.peak_flops <= 0.0 {
         return None;
     }
-    let seconds =
-        |t: &str, params: f64| 2.0 * params / (d.peak_flops * crate::priors::cpu_decode_kernel(t));
+    // Each weight costs a multiply-add at the type's share of the f32 peak; each row adds
+    // the multiply-adds' worth of time the type's kernel spends per row.
+    let seconds = |t: &str, params: f64, rows: f64| {
+        2.0 * (params / crate::priors::cpu_decode_kernel(t)
+            + rows * crate::priors::cpu_decode_row_cost(t))
+            / d.peak_flops
+    };
     let typed: Vec<&TypedWeights> = s.weight_types.iter().filter(|t| t.decode).collect();
     if typed.is_empty() {
         let t = d.precision.ggml_type()?;
-        return Some(seconds(t, a.weights_read(1.0)));
+        let params = a.weights_read(1.0);
+        return Some(seconds(t, params, params / a.hidden.max(1.0)));
     }
-    Some(typed.iter().map(|t| seconds(&t.ggml_type, t.params)).sum())
+    Some(
+        typed
+            .iter()
+            .map(|t| {
+                let rows = if t.rows > 0.0 {
+                    t.rows
+                } else {
+                    t.params / a.hidden.max(1.0)
+                };
+                seconds(&t.ggml_type, t.params, rows)
+            })
+            .sum(),
+    )
 }
 
 struct Timing {
@@ -1210,6 +1232,7 @@ mod tests {
             params: bytes * 2.0,
             decode: repackable_shape,
             repackable_shape,
+            rows: 0.0,
         };
         let scenario = |mapped| Scenario {
             engine: Some(Engine::LlamaCpp),
@@ -1235,5 +1258,42 @@ mod tests {
         let gpu = estimate_numbers(&model, &a, &device("nvidia-l4"), &scenario(true)).unwrap();
         assert_eq!(gpu.repacked_bytes, 0.0);
         assert_eq!(gpu.peak_resident_bytes, gpu.inference_memory_bytes);
+    }
+
+    #[test]
+    fn short_rows_slow_the_row_by_row_kernels_only() {
+        let c = sizewise_catalog::Catalog::embedded().unwrap_or_default();
+        let model = c.model("smollm2-135m").unwrap().clone();
+        let a = crate::summarize(&model).unwrap();
+        let cpu = device("x86-8core-ddr5-desktop");
+        // The same weights in rows of 576 and of 2304: the kernels' time per token.
+        let decode = |t: &str, rows: f64| {
+            let s = Scenario {
+                engine: Some(Engine::LlamaCpp),
+                memory_gb: Some(32.0),
+                weight_types: vec![TypedWeights {
+                    ggml_type: t.into(),
+                    bytes: 60e6,
+                    params: 106e6,
+                    decode: true,
+                    repackable_shape: true,
+                    rows,
+                }],
+                ..Scenario::default()
+            };
+            let d = deployment(&cpu, &s).unwrap();
+            1.0 / cpu_kernel_seconds(&a, &d, &s, cpu.class).unwrap()
+        };
+        let (short, long) = (106e6 / 576.0, 106e6 / 2304.0);
+        assert!(decode("Q4_1", short) < 0.9 * decode("Q4_1", long));
+        assert_eq!(decode("Q4_0", short), decode("Q4_0", long));
+        // The fit behind the prior: Q4_1's share of the f32 peak at 683- and 2582-wide rows
+        // (SmolLM2-135M, Llama 3.2 1B), measured 0.381 and 0.542.
+        let share = |k: f64| {
+            1.0 / (1.0 / crate::priors::cpu_decode_kernel("Q4_1")
+                + crate::priors::cpu_decode_row_cost("Q4_1") / k)
+        };
+        assert!((share(683.0) - 0.381).abs() < 0.01, "{}", share(683.0));
+        assert!((share(2582.0) - 0.542).abs() < 0.01, "{}", share(2582.0));
     }
 }

@@ -90,7 +90,7 @@ pub struct Priors {
 }
 
 const GPU_BASIS: &str = "fitted across published GPU measurements (FasterTransformer 13B on A100 via Kipply; llama.cpp on P40 and RTX 3080): decode 62-90% of peak bandwidth plus a per-layer launch cost; see docs/VALIDATION.md";
-const CPU_BASIS: &str = "llama.cpp on CPUs: decode reads weights at about half to three quarters of DRAM bandwidth (STREAM-like), and its matrix-vector kernels reach a share of the core's f32 peak that depends on the tensor type (repacked Q4_0/Q4_K 64%, Q4_1 52%, 5-bit 42%), plus 25-120 us per layer of small ops; prompt processing reaches 35-90% of the f32 SIMD peak. Fitted with `bench --gguf` from 135M to 1.2B parameters on a 2-vCPU EPYC (docs/VALIDATION.md); calibrate with `sizewise probe` and `bench --gguf`";
+const CPU_BASIS: &str = "llama.cpp on CPUs: decode reads weights at about half to three quarters of DRAM bandwidth (STREAM-like), and its matrix-vector kernels reach a share of the core's f32 peak that depends on the tensor type (repacked Q4_0/Q4_K 64%, 5-bit 42%; Q4_1 64% less a cost per row, 38% on 576-wide rows), plus 25-120 us per layer of small ops; prompt processing reaches 35-90% of the f32 SIMD peak. Fitted with `bench --gguf` from 135M to 1.2B parameters on a 2-vCPU EPYC (docs/VALIDATION.md); calibrate with `sizewise probe` and `bench --gguf`";
 const APPLE_BASIS: &str =
     "llama.cpp Metal on Apple silicon: decode about 60-85% of unified-memory bandwidth";
 const MOBILE_BASIS: &str =
@@ -142,10 +142,26 @@ pub fn cpu_decode_kernel(ggml_type: &str) -> f64 {
     match ggml_type {
         "Q4_0" | "Q4_K" | "IQ4_NL" => 0.64,
         "Q6_K" => 0.72,
-        "Q4_1" => 0.52,
+        "Q4_1" => 0.64,
         "Q8_0" | "F32" => 0.50,
         "F16" | "BF16" => 0.30,
         _ => 0.42,
+    }
+}
+
+/// The time llama.cpp's CPU matrix-vector kernel for a GGUF tensor type spends on each row
+/// beyond its weights, as multiply-adds at the type's rate: a row of K weights costs as
+/// much as `K / cpu_decode_kernel + cpu_decode_row_cost` multiply-adds at the f32 peak. It
+/// matters for short rows (small models): Q4_1, whose kernel goes row by row, ran 0.38 of
+/// the peak on SmolLM2-135M's 576-wide rows and 0.54 on Llama 3.2 1B's 2048-wide ones. The
+/// figure is fitted to synthetic SmolLM2-135M and Llama 3.2 1B Q4_1 files on one core of a
+/// 2-vCPU AMD EPYC, and predicted Qwen2.5-0.5B's (896-wide) decode within 1%
+/// (docs/VALIDATION.md). The repacked Q4_0 kernels, which take eight rows at a time, and
+/// the memory-bound Q8_0 showed no such trend; the types not measured get none.
+pub fn cpu_decode_row_cost(ggml_type: &str) -> f64 {
+    match ggml_type {
+        "Q4_1" => 720.0,
+        _ => 0.0,
     }
 }
 

@@ -294,6 +294,7 @@ pub fn typed_weights(
             params: t.params as f64,
             repackable_shape: t.repackable_shape,
             decode: t.decode,
+            rows: t.rows as f64,
         })
         .collect()
 }
