@@ -12,15 +12,7 @@ cd "$(dirname "$0")/.."
 prompt=${1:-256}
 output=${2:-64}
 reps=${3:-3}
-cargo build --release --locked --features llama -p sizewise --bin sizewise >&2
-bin=${CARGO_TARGET_DIR:-target}/release/sizewise
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
-export XDG_CONFIG_HOME=$scratch/config SIZEWISE_STORE=$scratch/runs.db
-unset SIZEWISE_CATALOG
-
-echo "probe" >&2
-"$bin" probe --seconds 10 --json >"$scratch/probe.json"
+. scripts/local-scratch.sh
 precisions=(f16 q8_0 q5_0 q4_1 q4_0 q4_k_m)
 for p in "${precisions[@]}"; do
   echo "synth + bench llama-3.2-1b $p" >&2

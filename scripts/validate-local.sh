@@ -18,15 +18,7 @@ for f in SmolLM2-135M-Instruct.Q4_1.gguf gemma-3-270m-q4_k_m.gguf; do
   [ -f "$models/$f" ] || { echo "no $models/$f: run scripts/fetch-test-models.sh" >&2; exit 2; }
 done
 
-cargo build --release --locked --features llama -p sizewise --bin sizewise >&2
-bin=${CARGO_TARGET_DIR:-target}/release/sizewise
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
-export XDG_CONFIG_HOME=$scratch/config SIZEWISE_STORE=$scratch/runs.db
-unset SIZEWISE_CATALOG
-
-echo "probe" >&2
-"$bin" probe --seconds 10 --json >"$scratch/probe.json"
+. scripts/local-scratch.sh
 for m in qwen2.5-0.5b llama-3.2-1b; do
   echo "synth $m" >&2
   "$bin" synth "$m" --precision q4_k_m -o "$scratch/$m.synth.gguf" --json >/dev/null
