@@ -51,8 +51,9 @@ const DAYS_PER_MONTH: f64 = 30.44;
 Latency is the slow end (p90) of the estimate's band plus the mean queueing wait at the
 average load across the replicas (Sakasegawa's M/G/c approximation), standing in for p95.
 Self-hosted options get enough replicas to keep the average load at or under 80% of their
-capacity, and pay for them; API costs are list prices. Quality comes from `sizewise eval` runs in the results store whose target names
-the model, else from the catalog's published scores.")]
+capacity, and pay for them; API costs are list prices. Quality comes from `sizewise eval`
+runs in the results store whose target names the model, else from the catalog's published
+scores.")]
 pub struct RecommendArgs {
     /// The workload file (TOML).
     #[arg(long, value_name = "FILE")]

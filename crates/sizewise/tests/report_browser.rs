@@ -35,6 +35,8 @@ fn browse(browser: &Path, profile: &Path, url: &str, extra: &[&str]) -> (String,
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
+            // Containers often have a small /dev/shm, which crashes Chromium's renderer.
+            "--disable-dev-shm-usage",
             "--no-first-run",
             "--hide-scrollbars",
             "--enable-logging=stderr",
