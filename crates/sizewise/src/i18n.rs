@@ -208,9 +208,9 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
         }
         "per_1m_out" => {
             if pt {
-                "por 1M tokens de saída"
+                "por 1M tokens de saída em uso pleno"
             } else {
-                "per 1M output tokens"
+                "per 1M output tokens at full use"
             }
         }
         "request_too_long" => {
