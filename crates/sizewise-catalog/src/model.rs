@@ -194,6 +194,28 @@ pub struct ApiPrice {
     pub status: Status,
 }
 
+/// Days in an average month (365.25 / 12), for monthly costs of a daily load.
+pub const DAYS_PER_MONTH: f64 = 30.44;
+
+impl ApiPrice {
+    /// USD for one request of `prompt_tokens` in and `output_tokens` out.
+    pub fn usd_per_request(&self, prompt_tokens: u64, output_tokens: u64) -> f64 {
+        (prompt_tokens as f64 * self.input_usd_per_mtok
+            + output_tokens as f64 * self.output_usd_per_mtok)
+            / 1e6
+    }
+
+    /// USD per month for `requests_per_day` such requests.
+    pub fn usd_per_month(
+        &self,
+        prompt_tokens: u64,
+        output_tokens: u64,
+        requests_per_day: f64,
+    ) -> f64 {
+        self.usd_per_request(prompt_tokens, output_tokens) * requests_per_day * DAYS_PER_MONTH
+    }
+}
+
 /// A published quality score with the setting that produced it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -292,11 +292,7 @@ pub fn estimate_json_with_training(
     });
 
     let api = m.api.as_ref();
-    let per_req_api = api.map(|x| {
-        (s.prompt_tokens as f64 * x.input_usd_per_mtok
-            + s.output_tokens as f64 * x.output_usd_per_mtok)
-            / 1e6
-    });
+    let per_req_api = api.map(|x| x.usd_per_request(s.prompt_tokens, s.output_tokens));
     let hourly_basis = if n.usd_per_hour_electricity_only {
         format!(
             "electricity only ({} W at {} USD/kWh): the catalog has no rental or purchase price, so the device is taken as already owned",
@@ -335,7 +331,7 @@ pub fn estimate_json_with_training(
         "api_usd_per_1m_input_tokens": api.map(|x| published(json!(x.input_usd_per_mtok), "USD", Some(&format!("{} (as of {})", x.source, x.as_of)))),
         "api_usd_per_1m_output_tokens": api.map(|x| published(json!(x.output_usd_per_mtok), "USD", Some(&format!("{} (as of {})", x.source, x.as_of)))),
         "api_usd_per_request": per_req_api.map(|c| exact(c, "USD", format!("{} prompt x input price + {} output x output price", s.prompt_tokens, s.output_tokens))),
-        "monthly_api_usd": per_req_api.map(|c| exact(c * s.requests_per_day * 30.44, "USD", format!("per request x {} requests/day x 30.44 days", s.requests_per_day))),
+        "monthly_api_usd": api.map(|x| exact(x.usd_per_month(s.prompt_tokens, s.output_tokens, s.requests_per_day), "USD", format!("per request x {} requests/day x 30.44 days", s.requests_per_day))),
         "self_hosted_usd_per_hour": n.usd_per_hour.map(|x| exact(x, "USD/h", format!("{g} device(s): {hourly_basis}"))),
         "self_hosted_usd_per_1m_output_tokens": opt(n.self_hosted_usd_per_1m_output.map(|x| leaf(x, "USD", format!(
             "{g} device(s) at {} USD/h / (throughput at batch {b} x 3600) x 1e6; {hourly_basis}", n.usd_per_hour.unwrap_or(0.0))))),

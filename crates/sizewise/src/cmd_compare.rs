@@ -387,10 +387,8 @@ fn raw_cell(
         }
         ("cost", None, _) => match (&m.api, cost_basis(p, lang)) {
             (Some(api), Some((_, basis))) => {
-                let per_req = (p.scenario.prompt_tokens as f64 * api.input_usd_per_mtok
-                    + p.scenario.output_tokens as f64 * api.output_usd_per_mtok)
-                    / 1e6;
-                let month = per_req * p.scenario.requests_per_day * 30.44;
+                let s = &p.scenario;
+                let month = api.usd_per_month(s.prompt_tokens, s.output_tokens, s.requests_per_day);
                 mk(
                     format!(
                         "{} / {} {}; {}{} ({basis})",

@@ -47,11 +47,7 @@ pub struct EstimateArgs {
 /// The estimate of an API-only model: published facts and API costs.
 pub fn api_json(m: &Model, s: &Scenario) -> Value {
     let api = m.api.as_ref();
-    let per_req = api.map(|x| {
-        (s.prompt_tokens as f64 * x.input_usd_per_mtok
-            + s.output_tokens as f64 * x.output_usd_per_mtok)
-            / 1e6
-    });
+    let per_req = api.map(|x| x.usd_per_request(s.prompt_tokens, s.output_tokens));
     let src = api.map(|x| format!("{} (as of {})", x.source, x.as_of));
     let undisclosed = json!({"value": null, "kind": "undisclosed", "note": "the vendor has not published it; measure the endpoint with `sizewise bench`"});
     json!({
@@ -68,7 +64,7 @@ pub fn api_json(m: &Model, s: &Scenario) -> Value {
             "api_usd_per_1m_input_tokens": api.map(|x| report::published(json!(x.input_usd_per_mtok), "USD", src.as_deref())),
             "api_usd_per_1m_output_tokens": api.map(|x| report::published(json!(x.output_usd_per_mtok), "USD", src.as_deref())),
             "api_usd_per_request": per_req,
-            "monthly_api_usd": per_req.map(|c| c * s.requests_per_day * 30.44),
+            "monthly_api_usd": api.map(|x| x.usd_per_month(s.prompt_tokens, s.output_tokens, s.requests_per_day)),
         },
         "performance": {"data_stays_on_premises": false, "deployment": "vendor API: prompts are sent to the provider"},
         "latency": {"ttft_ms": undisclosed, "note": "depends on the provider's serving stack and network; measure with `sizewise bench`"},

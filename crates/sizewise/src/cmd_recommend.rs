@@ -14,7 +14,7 @@ use sizewise_store::{RunKind, RunStatus, Store};
 
 use crate::cmd_compare::cost_basis;
 use crate::human;
-use crate::i18n::{Lang, localize};
+use crate::i18n::{Lang, localize, tr};
 use crate::plan::{Infeasible, Plan, is_encoder_only, plan};
 use crate::results::StoreArgs;
 use crate::table;
@@ -29,9 +29,6 @@ pub const DEFAULT_DEVICES: &[&str] = &[
     "nvidia-a100-80gb-sxm",
     "nvidia-h100-sxm",
 ];
-
-/// Days per month in monthly costs.
-const DAYS_PER_MONTH: f64 = 30.44;
 
 /// Arguments of `sizewise recommend`.
 #[derive(Args)]
@@ -184,10 +181,6 @@ impl Candidate<'_> {
     }
 }
 
-fn tr(lang: Lang, en: String, pt: String) -> String {
-    if lang == Lang::PtBr { pt } else { en }
-}
-
 /// A score with three decimals, so that one just under a floor never prints equal to it.
 fn score_text(score: f64) -> String {
     format!("{score:.3}")
@@ -307,21 +300,19 @@ fn precisions_for(h: &Hardware) -> Vec<Precision> {
     }
 }
 
-/// Monthly cost of an API at `requests_per_day`.
-fn api_monthly(m: &Model, s: &Scenario) -> Option<f64> {
-    let api = m.api.as_ref()?;
-    let per_request = (s.prompt_tokens as f64 * api.input_usd_per_mtok
-        + s.output_tokens as f64 * api.output_usd_per_mtok)
-        / 1e6;
-    Some(per_request * s.requests_per_day * DAYS_PER_MONTH)
-}
-
 /// A plan's monthly cost and how it is counted.
 fn monthly(p: &Plan, lang: Lang) -> (Option<f64>, Option<String>) {
     let basis = cost_basis(p, lang).map(|(_, text)| text);
     match &p.numbers {
         Some(n) => (n.monthly_self_hosted_usd.map(|b| b.p50), basis),
-        None => (api_monthly(p.model, &p.scenario), basis),
+        None => {
+            let s = &p.scenario;
+            let month =
+                p.model.api.as_ref().map(|api| {
+                    api.usd_per_month(s.prompt_tokens, s.output_tokens, s.requests_per_day)
+                });
+            (month, basis)
+        }
     }
 }
 
@@ -339,8 +330,8 @@ fn candidate<'a>(
             constraint: "privacy",
             text: tr(
                 lang,
-                "an API: requests leave your premises".into(),
-                "uma API: as requisições saem da sua infraestrutura".into(),
+                "an API: requests leave your premises",
+                "uma API: as requisições saem da sua infraestrutura",
             ),
             excess: None,
         });
@@ -429,8 +420,8 @@ fn candidate<'a>(
                 constraint: "cost_unknown",
                 text: tr(
                     lang,
-                    "no price for this hardware or API".into(),
-                    "sem preço para este hardware ou API".into(),
+                    "no price for this hardware or API",
+                    "sem preço para este hardware ou API",
                 ),
                 excess: None,
             }),
@@ -512,8 +503,8 @@ fn reasons(
     match above {
         None => out.push(tr(
             lang,
-            "the cheapest option that meets every constraint".into(),
-            "a opção mais barata que atende a todas as restrições".into(),
+            "the cheapest option that meets every constraint",
+            "a opção mais barata que atende a todas as restrições",
         )),
         Some(a) => {
             let (cost, prev) = (c.monthly_usd.unwrap_or(0.0), a.monthly_usd.unwrap_or(0.0));
@@ -578,8 +569,8 @@ fn reasons(
         )),
         (None, _) => out.push(tr(
             lang,
-            "API latency is not estimated: measure it with `sizewise bench`".into(),
-            "a latência de uma API não é estimada: meça com `sizewise bench`".into(),
+            "API latency is not estimated: measure it with `sizewise bench`",
+            "a latência de uma API não é estimada: meça com `sizewise bench`",
         )),
     }
     match (&c.plan.numbers, c.plan.hardware, &c.load) {
@@ -604,8 +595,8 @@ fn reasons(
         )),
         _ => out.push(tr(
             lang,
-            "requests go to the provider's API".into(),
-            "as requisições vão para a API do provedor".into(),
+            "requests go to the provider's API",
+            "as requisições vão para a API do provedor",
         )),
     }
     if let (Some(q), Some(floor)) = (&c.quality, &w.min_quality) {
@@ -881,8 +872,8 @@ pub fn recommendation(
     } else if split.is_some() {
         Some(tr(
             lang,
-            "no single option meets every constraint; a split between two models does (below)".into(),
-            "nenhuma opção sozinha atende a todas as restrições; uma divisão entre dois modelos atende (abaixo)".into(),
+            "no single option meets every constraint; a split between two models does (below)",
+            "nenhuma opção sozinha atende a todas as restrições; uma divisão entre dois modelos atende (abaixo)",
         ))
     } else {
         Some(match near.first() {
@@ -892,19 +883,27 @@ pub fn recommendation(
                     "no option meets every constraint; the nearest is {} on {} ({})",
                     c.plan.model.id,
                     c.hardware().unwrap_or_else(|| "its API".into()),
-                    c.broken.iter().map(|b| b.text.clone()).collect::<Vec<_>>().join("; ")
+                    c.broken
+                        .iter()
+                        .map(|b| b.text.clone())
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 ),
                 format!(
                     "nenhuma opção atende a todas as restrições; a mais próxima é {} em {} ({})",
                     c.plan.model.id,
                     c.hardware().unwrap_or_else(|| "sua API".into()),
-                    c.broken.iter().map(|b| b.text.clone()).collect::<Vec<_>>().join("; ")
+                    c.broken
+                        .iter()
+                        .map(|b| b.text.clone())
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 ),
             ),
             None => tr(
                 lang,
-                "no option meets the hard constraints (privacy, memory, context window, a known price and score)".into(),
-                "nenhuma opção atende às restrições rígidas (privacidade, memória, janela de contexto, preço e nota conhecidos)".into(),
+                "no option meets the hard constraints (privacy, memory, context window, a known price and score)",
+                "nenhuma opção atende às restrições rígidas (privacidade, memória, janela de contexto, preço e nota conhecidos)",
             ),
         })
     };
@@ -927,14 +926,14 @@ pub fn recommendation(
     if w.min_quality.is_none() {
         notes.push(tr(
             lang,
-            "no quality floor: options are ranked by cost, then latency; add [min_quality] (suite, score) to leave out models too weak for the task".into(),
-            "sem nota mínima: as opções são ordenadas por custo e depois latência; acrescente [min_quality] (suite, score) para excluir modelos fracos demais para a tarefa".into(),
+            "no quality floor: options are ranked by cost, then latency; add [min_quality] (suite, score) to leave out models too weak for the task",
+            "sem nota mínima: as opções são ordenadas por custo e depois latência; acrescente [min_quality] (suite, score) para excluir modelos fracos demais para a tarefa",
         ));
     }
     notes.push(tr(
         lang,
-        "latency is the slow end of the estimate plus the mean queueing wait at the average load; self-hosted costs pay for enough devices to keep that load at or under 80% busy; a device with no price counts electricity only, as one you already own; API costs are list prices".into(),
-        "a latência é o extremo lento da estimativa mais a espera média na fila com a carga média; custos auto-hospedados pagam dispositivos suficientes para manter essa carga em até 80% de ocupação; um dispositivo sem preço conta só a energia, como um que você já tem; custos de API são preços de tabela".into(),
+        "latency is the slow end of the estimate plus the mean queueing wait at the average load; self-hosted costs pay for enough devices to keep that load at or under 80% busy; a device with no price counts electricity only, as one you already own; API costs are list prices",
+        "a latência é o extremo lento da estimativa mais a espera média na fila com a carga média; custos auto-hospedados pagam dispositivos suficientes para manter essa carga em até 80% de ocupação; um dispositivo sem preço conta só a energia, como um que você já tem; custos de API são preços de tabela",
     ));
     let out = json!({
         "workload": w,

@@ -14,7 +14,7 @@ use sizewise_store::{RunId, RunKind, RunStatus, Store};
 
 use crate::cmd_compare::{Comparison, Row, comparison, terminal_table, workload_line};
 use crate::human;
-use crate::i18n::{Lang, localize, t};
+use crate::i18n::{Lang, localize, t, tr};
 use crate::plan::{ParamSource, Plan, param_count};
 use crate::results::StoreArgs;
 use crate::scenario::ScenarioArgs;
@@ -63,10 +63,6 @@ pub struct ReportArgs {
     scenario: ScenarioArgs,
     #[command(flatten)]
     store: StoreArgs,
-}
-
-fn tr(lang: Lang, en: &str, pt: &str) -> String {
-    if lang == Lang::PtBr { pt } else { en }.to_string()
 }
 
 /// A measured run to draw.

@@ -449,6 +449,16 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
     }
 }
 
+/// `en` or `pt`, as `lang` asks: for sentences built with numbers, which [`t`]'s fixed
+/// phrases cannot hold.
+pub fn tr(lang: Lang, en: impl Into<String>, pt: impl Into<String>) -> String {
+    if lang == Lang::PtBr {
+        pt.into()
+    } else {
+        en.into()
+    }
+}
+
 /// `text` with its numbers written the Brazilian way: `2,761.5` becomes `2.761,5` and `$`
 /// becomes `US$ `. Only numbers that stand alone are touched: digits inside a name
 /// (`qwen2.5-7b`, `llama-3.1-70b`, `a100`), a path or a URL are not.
