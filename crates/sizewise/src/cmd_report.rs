@@ -1063,7 +1063,13 @@ pub fn report(catalog: &Catalog, args: ReportArgs) -> anyhow::Result<()> {
             &cmp.plans
                 .iter()
                 .zip(&r.cells)
-                .filter_map(|(p, c)| Some((p.model.id.clone(), c.value?, human::usd(c.value?))))
+                .filter_map(|(p, c)| {
+                    Some((
+                        p.model.id.clone(),
+                        c.value?,
+                        localize(&human::usd(c.value?), args.lang),
+                    ))
+                })
                 .collect::<Vec<_>>(),
         ));
     }
