@@ -217,6 +217,8 @@ pub(crate) struct Events {
     seed: u64,
     prompt_tokens: u64,
     n: u32,
+    /// Pieces of a suite answer, JSON-escaped, streamed instead of filler words.
+    fixed: Option<Vec<String>>,
 }
 
 /// What every event of a response repeats.
@@ -235,6 +237,7 @@ impl Events {
         seed: u64,
         prompt_tokens: u64,
         n: u32,
+        fixed: Option<Arc<Vec<String>>>,
     ) -> Events {
         let Meta {
             kind,
@@ -259,6 +262,16 @@ impl Events {
             seed,
             prompt_tokens,
             n,
+            fixed: fixed.map(|f| {
+                f.iter()
+                    .map(|p| {
+                        let q = serde_json::to_string(p).unwrap_or_default();
+                        q.get(1..q.len().saturating_sub(1))
+                            .unwrap_or("")
+                            .to_string()
+                    })
+                    .collect()
+            }),
         }
     }
 
@@ -281,7 +294,10 @@ impl Events {
             Kind::Chat => out.extend_from_slice(b"\"delta\":{\"content\":\""),
             Kind::Completion => out.extend_from_slice(b"\"text\":\""),
         }
-        text::push_token(out, self.seed, i);
+        match self.fixed.as_ref().and_then(|f| f.get(i as usize)) {
+            Some(piece) => out.extend_from_slice(piece.as_bytes()),
+            None => text::push_token(out, self.seed, i),
+        }
         match self.kind {
             Kind::Chat => out.extend_from_slice(b"\"}"),
             Kind::Completion => out.push(b'"'),

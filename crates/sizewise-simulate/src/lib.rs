@@ -95,6 +95,7 @@
 //!   after its first `⌊n/2⌋` content events (the gap grows by `stall_ms`, and
 //!   the deadlines after it shift too).
 
+mod answers;
 mod generate;
 mod precise;
 mod server;
@@ -110,6 +111,7 @@ use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use answers::{AnswerItem, Answers};
 pub use server::{MAX_OUTPUT_TOKENS, accept_loop};
 pub use text::count_tokens;
 pub use timing::Timing;
@@ -139,6 +141,9 @@ pub struct SimConfig {
     /// Output tokens when the request sets neither `max_tokens` nor
     /// `max_completion_tokens`.
     pub default_max_tokens: u32,
+    /// Answer an eval suite's prompts with a set accuracy instead of filler text (prompts of
+    /// no item still get filler).
+    pub answers: Option<Arc<Answers>>,
 }
 
 impl Default for SimConfig {
@@ -156,6 +161,7 @@ impl Default for SimConfig {
             stall_ms: 0,
             max_body_bytes: 1 << 20,
             default_max_tokens: 16,
+            answers: None,
         }
     }
 }

@@ -262,6 +262,19 @@ struct StreamOptions {
 
 /// Tokens of a message's content: a string, or an array of parts whose `text`
 /// fields count (images and other parts count 0).
+/// The text of a message's `content` (a string or text parts).
+fn content_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}
+
 fn content_tokens(v: &Value) -> Result<u64, String> {
     match v {
         Value::Null => Ok(0),
@@ -295,6 +308,8 @@ fn prompt_tokens(v: &Value) -> Result<u64, String> {
 }
 
 struct Parsed {
+    /// The last message's text (chat) or the prompt (completions), for answers.
+    last: Option<String>,
     prompt_tokens: u64,
     n: u32,
     stream: bool,
@@ -304,6 +319,7 @@ struct Parsed {
 fn parse(shared: &Shared, kind: Kind, body: &[u8]) -> Result<Parsed, String> {
     let raw: RawRequest =
         serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}"))?;
+    let last;
     let prompt_tokens = match kind {
         Kind::Chat => {
             let msgs = raw
@@ -313,6 +329,7 @@ fn parse(shared: &Shared, kind: Kind, body: &[u8]) -> Result<Parsed, String> {
                 return Err("`messages` must hold at least one message".into());
             }
             let mut total = 0;
+            last = msgs.last().map(|m| content_text(&m.content));
             for m in &msgs {
                 if m.role.is_empty() {
                     return Err("each message needs a `role`".into());
@@ -321,11 +338,14 @@ fn parse(shared: &Shared, kind: Kind, body: &[u8]) -> Result<Parsed, String> {
             }
             total
         }
-        Kind::Completion => prompt_tokens(
-            raw.prompt
+        Kind::Completion => {
+            let prompt = raw
+                .prompt
                 .as_ref()
-                .ok_or("`prompt` is required for /v1/completions")?,
-        )?,
+                .ok_or("`prompt` is required for /v1/completions")?;
+            last = prompt.as_str().map(str::to_string);
+            prompt_tokens(prompt)?
+        }
     };
     if raw.n.is_some_and(|n| n != 1) {
         return Err("only `n: 1` is supported".into());
@@ -348,6 +368,7 @@ fn parse(shared: &Shared, kind: Kind, body: &[u8]) -> Result<Parsed, String> {
     }
     let stream = raw.stream.unwrap_or(false);
     Ok(Parsed {
+        last,
         prompt_tokens,
         n: max as u32,
         stream,
@@ -416,10 +437,25 @@ async fn completion(
         Ok(b) => b,
         Err(r) => return r,
     };
-    let p = match parse(&shared, kind, &body) {
+    let mut p = match parse(&shared, kind, &body) {
         Ok(p) => p,
         Err(m) => return bad_request(&shared, &m),
     };
+    // A suite's prompt gets its answer (right or wrong as drawn), cut at max_tokens.
+    let fixed: Option<Arc<Vec<String>>> = match (&shared.cfg.answers, &p.last) {
+        (Some(a), Some(last)) => a.answer(last).map(|text| {
+            let mut pieces = crate::answers::pieces(text);
+            if pieces.is_empty() {
+                pieces.push(" ".into());
+            }
+            pieces.truncate(p.n as usize);
+            Arc::new(pieces)
+        }),
+        _ => None,
+    };
+    if let Some(f) = &fixed {
+        p.n = f.len() as u32;
+    }
     let (ttft, tpot) = match (
         shared.clock.ttft(p.prompt_tokens, u64::from(p.n)),
         shared.clock.tpot(p.prompt_tokens, u64::from(p.n), 1),
@@ -464,7 +500,14 @@ async fn completion(
             created,
             model_json: &shared.model_json,
         };
-        let events = Events::new(meta, p.include_usage, seed, p.prompt_tokens, p.n);
+        let events = Events::new(
+            meta,
+            p.include_usage,
+            seed,
+            p.prompt_tokens,
+            p.n,
+            fixed.clone(),
+        );
         let malformed_at = malformed.then_some(p.n / 2);
         let sse = SseStream::new(sched, events, drop_after, malformed_at);
         let mut r = Response::new(SimBody::Stream(Box::new(sse)));
@@ -487,7 +530,10 @@ async fn completion(
     }
     debug_assert_eq!(sched.emitted(), p.n);
     drop(sched);
-    let text = text::text(seed, p.n);
+    let text = match &fixed {
+        Some(f) => f.concat(),
+        None => text::text(seed, p.n),
+    };
     let usage = json!({
         "prompt_tokens": p.prompt_tokens,
         "completion_tokens": p.n,

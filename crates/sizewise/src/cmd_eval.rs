@@ -200,7 +200,8 @@ fn list(json_out: bool) -> anyhow::Result<()> {
 }
 
 /// Loads `name` as a built-in suite, else as a file.
-fn load_suite(name: &str) -> anyhow::Result<Suite> {
+/// A suite by built-in name or file path (also `simulate --answers`' and `route eval`'s).
+pub(crate) fn load_suite(name: &str) -> anyhow::Result<Suite> {
     let path = Path::new(name);
     if path.exists() {
         return sizewise_eval::load_suite(path).with_context(|| format!("reading suite {name}"));
@@ -247,7 +248,7 @@ impl Answered {
 
 /// Where the first of `stops` begins in `text` after its leading whitespace, if it does.
 #[cfg_attr(not(feature = "llama"), allow(dead_code))]
-fn first_stop(text: &str, stops: &[String]) -> Option<usize> {
+pub(crate) fn first_stop(text: &str, stops: &[String]) -> Option<usize> {
     let lead = text.len() - text.trim_start().len();
     stops
         .iter()
@@ -390,20 +391,26 @@ fn truncate(text: &str, max: usize) -> &str {
     &text[..end]
 }
 
+/// The chat messages of `p`: its system message, then its turns.
+pub(crate) fn chat_messages(p: &Prepared) -> Vec<Value> {
+    let mut messages = Vec::with_capacity(p.messages.len() + 1);
+    if let Some(system) = &p.system {
+        messages.push(json!({"role": "system", "content": system}));
+    }
+    for m in &p.messages {
+        let role = match m.role {
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        };
+        messages.push(json!({"role": role, "content": m.content}));
+    }
+    messages
+}
+
 impl Endpoint {
     /// A streamed, greedy chat request for `p` of at most `max_tokens` tokens.
     fn body(&self, p: &Prepared, max_tokens: u32) -> Value {
-        let mut messages = Vec::with_capacity(p.messages.len() + 1);
-        if let Some(system) = &p.system {
-            messages.push(json!({"role": "system", "content": system}));
-        }
-        for m in &p.messages {
-            let role = match m.role {
-                Role::User => "user",
-                Role::Assistant => "assistant",
-            };
-            messages.push(json!({"role": role, "content": m.content}));
-        }
+        let messages = chat_messages(p);
         json!({
             "model": self.model,
             "messages": messages,

@@ -8,7 +8,8 @@ use clap::Args;
 use serde_json::json;
 use sizewise_catalog::Catalog;
 use sizewise_estimate::{Engine, Precision, Scenario, estimate_numbers, summarize};
-use sizewise_simulate::{SimConfig, SimStats, Timing};
+use sizewise_eval::Target;
+use sizewise_simulate::{AnswerItem, Answers, SimConfig, SimStats, Timing};
 
 /// Flags of `sizewise simulate`.
 #[derive(Args, Debug)]
@@ -69,6 +70,15 @@ pub struct SimulateArgs {
     /// Fault: pause every stream this long half-way, ms.
     #[arg(long, default_value_t = 0)]
     pub stall_ms: u64,
+    /// Answer this eval suite's prompts (a built-in suite or a suite file) with the right
+    /// answer on a share --accuracy of its items and a wrong one on the rest: a stand-in for a
+    /// model of known quality when testing `route eval` or an eval pipeline.
+    #[arg(long, value_name = "SUITE", requires = "accuracy")]
+    pub answers: Option<String>,
+    /// With --answers: the share of items answered right (0..1), exactly, which ones chosen by
+    /// --seed.
+    #[arg(long, requires = "answers")]
+    pub accuracy: Option<f64>,
     /// Print the listening line and the final counters as JSON.
     #[arg(long)]
     pub json: bool,
@@ -80,6 +90,7 @@ Examples:
   sizewise simulate phi-3-mini --hardware apple-m2 --port 8092
   sizewise simulate sim --ttft-ms 200 --tpot-ms 20 --port 0            # fixed delays
   sizewise simulate sim --ttft-ms 0 --tpot-ms 0 --error-rate 0.1 --drop-stream-after 5
+  sizewise simulate large --ttft-ms 0 --tpot-ms 0 --answers sentiment --accuracy 0.9  # a model of known quality
 
 Then point any OpenAI client at the printed URL, e.g.
   sizewise bench http://127.0.0.1:8091/v1 -m llama-3.1-8b -c 16
@@ -226,6 +237,36 @@ pub(crate) async fn stop_signal() {
     }
 }
 
+/// The answers of `suite` (right on a share `accuracy` of its items).
+pub(crate) fn suite_answers(suite: &str, accuracy: f64, seed: u64) -> anyhow::Result<Answers> {
+    anyhow::ensure!(
+        accuracy.is_finite() && (0.0..=1.0).contains(&accuracy),
+        "--accuracy must be between 0 and 1, got {accuracy}"
+    );
+    let s = crate::cmd_eval::load_suite(suite)?;
+    let items = s
+        .items
+        .iter()
+        .map(|item| {
+            let candidates = s.candidates(item);
+            let wrong = match &item.target {
+                Target::Label(i) | Target::Choice(i) if candidates.len() > 1 => {
+                    candidates[(i + 1) % candidates.len()].clone()
+                }
+                Target::Number(x) => format!("{}", x + 1.0),
+                _ => "I don't know.".to_string(),
+            };
+            AnswerItem {
+                id: item.id.clone(),
+                prompt: s.render(item),
+                right: s.answer_text(item),
+                wrong,
+            }
+        })
+        .collect();
+    Ok(Answers::new(items, accuracy, seed)?)
+}
+
 /// Runs `sizewise simulate` until Ctrl-C.
 pub fn simulate(catalog: &Catalog, args: SimulateArgs) -> anyhow::Result<()> {
     let (timing, about, max_batch) = args.timing(catalog)?;
@@ -240,6 +281,15 @@ pub fn simulate(catalog: &Catalog, args: SimulateArgs) -> anyhow::Result<()> {
         stall_ms: args.stall_ms,
         default_max_tokens: args.default_max_tokens,
         ..SimConfig::default()
+    };
+    let cfg = SimConfig {
+        answers: match (&args.answers, args.accuracy) {
+            (Some(suite), Some(acc)) => {
+                Some(std::sync::Arc::new(suite_answers(suite, acc, args.seed)?))
+            }
+            _ => None,
+        },
+        ..cfg
     };
     cfg.validate()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
