@@ -9,6 +9,8 @@ mod cmd_eval;
 mod cmd_probe;
 mod cmd_recommend;
 mod cmd_report;
+mod cmd_route;
+mod cmd_route_eval;
 mod cmd_runs;
 mod cmd_serve;
 mod cmd_simulate;
@@ -85,6 +87,9 @@ enum Command {
     Bench(cmd_bench::BenchArgs),
     /// An OpenAI-compatible server that answers with the timing the estimator predicts.
     Simulate(cmd_simulate::SimulateArgs),
+    /// The hybrid gateway: one OpenAI-compatible endpoint that sends each request to a small
+    /// or a large model by readable rules, with privacy, budgets, fallbacks and a ledger.
+    Route(cmd_route::RouteArgs),
     /// An OpenAI-compatible server over a local GGUF model (llama.cpp, in process).
     Serve(cmd_serve::ServeArgs),
     /// Response quality on a task suite (accuracy with its uncertainty, latency and cost per
@@ -130,6 +135,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(a) if a.gguf.is_some() => cmd_bench_gguf::bench_gguf(&catalog, a),
         Command::Bench(a) => cmd_bench::bench(a),
         Command::Simulate(a) => cmd_simulate::simulate(&catalog, a),
+        Command::Route(a) => cmd_route::route(&catalog, a),
         Command::Serve(a) => cmd_serve::serve(a),
         Command::Eval(a) => cmd_eval::eval(&catalog, a),
         Command::Runs(a) => cmd_runs::runs(a),
