@@ -40,6 +40,9 @@ pub struct RawConfig {
     /// Virtual keys; with none, the gateway takes requests without a key.
     #[serde(default)]
     pub key: Vec<RawKey>,
+    /// Ask the small model first and escalate on a failed check.
+    #[serde(default)]
+    pub cascade: Option<crate::cascade::RawCascade>,
 }
 
 fn default_listen() -> String {
@@ -309,6 +312,8 @@ pub struct Config {
     pub rules: Vec<Rule>,
     /// The learned difficulty step, if configured.
     pub difficulty: Option<Difficulty>,
+    /// The cascade, if configured.
+    pub cascade: Option<crate::cascade::Cascade>,
     /// Virtual keys.
     pub keys: Vec<Key>,
 }
@@ -545,6 +550,10 @@ impl Config {
                 })
             }
         };
+        let cascade = match &raw.cascade {
+            Some(c) => Some(crate::cascade::Cascade::resolve(c, default, large, &find)?),
+            None => None,
+        };
         let ledger = match raw.database_url.as_deref() {
             None => base.join("route-ledger.sqlite"),
             Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
@@ -572,6 +581,7 @@ impl Config {
             fallback: p.fallback.unwrap_or(true),
             rules,
             difficulty,
+            cascade,
             keys,
         })
     }
@@ -754,6 +764,19 @@ mod tests {
         ))
         .unwrap_err();
         assert!(e.contains("64 hex"), "{e}");
+    }
+
+    #[test]
+    fn the_cascade_defaults_to_small_then_large_and_checks_its_names() {
+        let c = parse(&format!("{EXAMPLE}\n[cascade]")).unwrap();
+        let k = c.cascade.unwrap();
+        assert_eq!((k.from, k.to, k.checks.len()), (0, 1, 3));
+        let e = parse(&format!("{EXAMPLE}\n[cascade]\nchecks = [\"vibes\"]")).unwrap_err();
+        assert!(e.contains("json, refusal, logprob"), "{e}");
+        let e = parse(&format!("{EXAMPLE}\n[cascade]\nto = \"small\"")).unwrap_err();
+        assert!(e.contains("same upstream"), "{e}");
+        let e = parse(&format!("{EXAMPLE}\n[cascade]\nmin_mean_logprob = 2.0")).unwrap_err();
+        assert!(e.contains("0 or below"), "{e}");
     }
 
     #[test]

@@ -29,6 +29,10 @@
 //!    settled from `usage` after; a key that cannot pay goes to a zero-cost upstream or gets
 //!    429.
 //!
+//! With `[cascade]`, a request bound for the small upstream is answered by it first, whole;
+//! an answer that fails a check (not JSON when JSON was asked, a refusal, a low mean
+//! log-probability) goes to the large upstream instead, before any byte reached the client.
+//!
 //! An upstream that fails before its first byte (connection error, timeout, 5xx, 429, a
 //! broken answer) hands the request to the next allowed upstream. A stream that fails after
 //! it began ends with an explicit `data: {"error": ...}` event and no `[DONE]`.
@@ -37,6 +41,7 @@
 //!
 //! One SQLite row per request ([`ledger::Row`]), committed before the answer ends.
 
+pub mod cascade;
 pub mod config;
 pub mod curve;
 pub mod difficulty;

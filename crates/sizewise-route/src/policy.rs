@@ -40,6 +40,8 @@ pub struct Decision {
     pub redact: bool,
     /// Prompt tokens counted with the chosen upstream's tokenizer, when they were counted.
     pub prompt_tokens: Option<u64>,
+    /// The client named the upstream.
+    pub pinned: bool,
 }
 
 /// Why no upstream may take a request.
@@ -276,6 +278,7 @@ pub fn decide(cfg: &Config, counters: &Counters, info: &RequestInfo) -> Result<D
         reason,
         pii,
         redact,
+        pinned: pinned.is_some(),
     })
 }
 

@@ -157,13 +157,24 @@ pub struct Rewrite<'a> {
     pub max_tokens: Option<u64>,
     /// Ask a stream for its usage event.
     pub stream_usage: bool,
+    /// Ask for the whole answer at once (a cascade's first call), whatever the client asked.
+    pub whole: bool,
+    /// Ask for the chosen tokens' log-probabilities.
+    pub logprobs: bool,
 }
 
 /// The body for one upstream.
 pub fn upstream_body(p: &Parsed, w: Rewrite<'_>) -> Bytes {
     let mut b = p.body.clone();
     b.insert("model".into(), Value::String(w.model.to_string()));
-    if w.stream_usage {
+    if w.whole {
+        b.insert("stream".into(), Value::Bool(false));
+        b.remove("stream_options");
+    }
+    if w.logprobs {
+        b.insert("logprobs".into(), Value::Bool(true));
+    }
+    if w.stream_usage && !w.whole {
         let opts = b
             .entry("stream_options")
             .or_insert_with(|| Value::Object(Map::new()));
@@ -223,7 +234,8 @@ pub struct Usage {
     pub completion: u64,
 }
 
-fn usage_of(v: &Value) -> Option<Usage> {
+/// The `usage` of an answer or a stream's usage event.
+pub fn usage_of(v: &Value) -> Option<Usage> {
     let u = v.get("usage")?;
     Some(Usage {
         prompt: u.get("prompt_tokens")?.as_u64()?,
@@ -433,6 +445,8 @@ mod tests {
                 redact: true,
                 max_tokens: Some(5),
                 stream_usage: true,
+                whole: false,
+                logprobs: false,
             },
         );
         let v: Value = serde_json::from_slice(&b).unwrap();

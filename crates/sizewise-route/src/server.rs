@@ -220,47 +220,58 @@ impl Asker {
         body["model"] = json!(up.upstream_model);
         body["stream"] = json!(false);
         let bytes = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
-        let mut req = Request::new(Full::new(Bytes::from(bytes)));
-        *req.method_mut() = Method::POST;
-        *req.uri_mut() = format!("{}/chat/completions", up.url)
-            .parse()
-            .map_err(|e| format!("bad URL: {e}"))?;
-        req.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        if let Some(a) = self.auth.get(ui).cloned().flatten() {
-            req.headers_mut().insert(header::AUTHORIZATION, a);
-        }
-        let timeout = Duration::from_secs_f64(up.timeout_s);
-        let resp = tokio::time::timeout(timeout, self.client.request(req))
+        let auth = self.auth.get(ui).cloned().flatten();
+        let answer = call_whole(&self.client, auth, up, Kind::Chat, Bytes::from(bytes))
             .await
-            .map_err(|_| format!("{}: no answer within {:.0} s", up.name, up.timeout_s))?
-            .map_err(|e| format!("{}: cannot reach {}: {}", up.name, up.url, error_chain(&e)))?;
-        let status = resp.status();
-        let body = http_body_util::Limited::new(resp.into_body(), MAX_ANSWER_BYTES);
-        let bytes = tokio::time::timeout(timeout, body.collect())
-            .await
-            .map_err(|_| {
-                format!(
-                    "{}: the answer took longer than {:.0} s",
-                    up.name, up.timeout_s
-                )
-            })?
-            .map_err(|e| format!("{}: the answer broke off: {e}", up.name))?
-            .to_bytes();
-        if !status.is_success() {
-            return Err(format!(
-                "{}: HTTP {}: {}",
-                up.name,
-                status.as_u16(),
-                String::from_utf8_lossy(&bytes[..bytes.len().min(512)])
-            ));
-        }
-        request::read_answer(&bytes)
+            .map_err(|e| format!("{}: {e}", up.name))?;
+        request::read_answer(&answer)
             .map(|(usage, text)| (text, usage))
             .map_err(|e| format!("{}: {e}", up.name))
     }
+}
+
+/// One non-streamed call: the answer's body when the upstream says 2xx, else why not.
+pub(crate) async fn call_whole(
+    client: &UpstreamClient,
+    auth: Option<HeaderValue>,
+    up: &crate::config::Upstream,
+    kind: Kind,
+    body: Bytes,
+) -> Result<Bytes, String> {
+    let mut req = Request::new(Full::new(body));
+    *req.method_mut() = Method::POST;
+    *req.uri_mut() = format!("{}{}", up.url, kind.path())
+        .parse()
+        .map_err(|e| format!("bad URL: {e}"))?;
+    req.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some(a) = auth {
+        req.headers_mut().insert(header::AUTHORIZATION, a);
+    }
+    let sent = Instant::now();
+    let first_byte = Duration::from_secs_f64(up.first_byte_timeout_s);
+    let resp = tokio::time::timeout(first_byte, client.request(req))
+        .await
+        .map_err(|_| format!("no answer within {:.1} s", up.first_byte_timeout_s))?
+        .map_err(|e| format!("cannot reach {}: {}", up.url, error_chain(&e)))?;
+    let status = resp.status();
+    let left = Duration::from_secs_f64(up.timeout_s).saturating_sub(sent.elapsed());
+    let body = http_body_util::Limited::new(resp.into_body(), MAX_ANSWER_BYTES);
+    let bytes = tokio::time::timeout(left, body.collect())
+        .await
+        .map_err(|_| format!("the answer took longer than {:.0} s", up.timeout_s))?
+        .map_err(|e| format!("the answer broke off: {e}"))?
+        .to_bytes();
+    if !status.is_success() {
+        return Err(format!(
+            "HTTP {}: {}",
+            status.as_u16(),
+            String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).trim()
+        ));
+    }
+    Ok(bytes)
 }
 
 /// The response body: a whole answer, or a stream fed by the forwarding task.
@@ -406,6 +417,8 @@ struct Ctx {
     gw: Arc<Gateway>,
     t0: Instant,
     row: Row,
+    /// USD spent on a cascade's small answer that was not used.
+    wasted_usd: f64,
 }
 
 impl Ctx {
@@ -483,6 +496,7 @@ async fn completion(gw: Arc<Gateway>, req: Request<Incoming>, kind: Kind) -> Res
         gw: gw.clone(),
         t0,
         row,
+        wasted_usd: 0.0,
     };
     let key = match gw.authenticate(req.headers()) {
         Ok(k) => k,
@@ -585,6 +599,8 @@ async fn forward(
     let out_bound = info.max_tokens.unwrap_or(DEFAULT_RESERVED_OUTPUT);
     let mut reason = decision.reason.clone();
     let mut order = decision.order.clone();
+    // Upstreams asked before the loop below (a cascade's small one), for the ledger.
+    let mut asked_first = String::new();
 
     // Budgets last: a key that cannot pay for the choice goes to a zero-cost upstream, or
     // is refused.
@@ -625,6 +641,79 @@ async fn forward(
         }
     }
 
+    // The cascade: the small upstream answers first, whole; a failed check escalates.
+    if let Some(c) = &cfg.cascade
+        && kind == Kind::Chat
+        && !decision.pinned
+        && order.first() == Some(&c.from)
+        && order.contains(&c.to)
+    {
+        let small = &cfg.upstreams[c.from];
+        let reservation = if budgeted {
+            small.cost(prompt_bound, out_bound)
+        } else {
+            0.0
+        };
+        if key.reserve(reservation).is_ok() {
+            let pre_upstream = ctx.t0.elapsed();
+            let cap =
+                (budgeted && info.max_tokens.is_none() && reservation > 0.0).then_some(out_bound);
+            let body = request::upstream_body(
+                &parsed,
+                Rewrite {
+                    model: &small.upstream_model,
+                    redact: decision.redact && !small.local,
+                    max_tokens: cap,
+                    stream_usage: false,
+                    whole: true,
+                    logprobs: c.wants_logprobs(),
+                },
+            );
+            let auth = gw.auth.get(c.from).cloned().flatten();
+            let answer = call_whole(&gw.client, auth, small, Kind::Chat, body)
+                .await
+                .and_then(|b| {
+                    serde_json::from_slice::<serde_json::Value>(&b)
+                        .map_err(|e| format!("the answer is not JSON: {e}"))
+                });
+            let usage = answer.as_ref().ok().and_then(request::usage_of);
+            let cost = usage.map_or(0.0, |u| small.cost(u.prompt, u.completion));
+            key.settle(reservation, cost);
+            let verdict = match answer {
+                Ok(a) => crate::cascade::judge(c, &a, crate::cascade::asks_json(&parsed.body))
+                    .map(|passed| (a, passed)),
+                Err(e) => Err(format!("{} failed: {e}", small.name)),
+            };
+            match verdict {
+                Ok((a, passed)) => {
+                    let reason = format!("{reason}; cascade: {} passed ({passed})", small.name);
+                    let answer = CascadeAnswer {
+                        ui: c.from,
+                        answer: a,
+                        usage,
+                        reason,
+                        pre_upstream,
+                    };
+                    return answer.respond(ctx, &parsed).await;
+                }
+                Err(why) => {
+                    gw.metrics.fallback(&small.name);
+                    reason = format!(
+                        "{reason}; cascade: escalated to {} ({why})",
+                        cfg.upstreams[c.to].name
+                    );
+                    ctx.wasted_usd += cost;
+                    asked_first = format!("{},", small.name);
+                    // The large upstream first, the others after, the small one last again.
+                    let mut next = vec![c.to];
+                    next.extend(order.iter().copied().filter(|&i| i != c.to && i != c.from));
+                    next.push(c.from);
+                    order = next;
+                }
+            }
+        }
+    }
+
     let pre_upstream = ctx.t0.elapsed();
     let mut failures: Vec<Failure> = Vec::new();
     for &ui in &order {
@@ -651,7 +740,7 @@ async fn forward(
             cap: (budgeted && info.max_tokens.is_none() && reservation > 0.0).then_some(out_bound),
             redact: decision.redact && !up.local,
             reason: with_failures(&reason, &failures),
-            tried: tried(&failures, &up.name),
+            tried: format!("{asked_first}{}", tried(&failures, &up.name)),
             pre_upstream,
             prompt_bound,
         };
@@ -675,11 +764,14 @@ async fn forward(
         .map(|f| format!("{}: {}", f.upstream, f.message))
         .collect();
     let m = format!("every upstream failed: {}", detail.join("; "));
-    ctx.row.tried = failures
-        .iter()
-        .map(|f| f.upstream.as_str())
-        .collect::<Vec<_>>()
-        .join(",");
+    ctx.row.tried = format!(
+        "{asked_first}{}",
+        failures
+            .iter()
+            .map(|f| f.upstream.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
     ctx.row.reason = reason;
     ctx.row.outcome = "error".into();
     ctx.row.error = m.clone();
@@ -691,6 +783,80 @@ async fn forward(
         &m,
     );
     finish(ctx, r).await
+}
+
+/// A cascade's small answer that passed its checks.
+struct CascadeAnswer {
+    ui: usize,
+    answer: serde_json::Value,
+    usage: Option<request::Usage>,
+    reason: String,
+    pre_upstream: Duration,
+}
+
+impl CascadeAnswer {
+    /// Sends it as the client asked: the JSON answer, or its events and `[DONE]`.
+    async fn respond(mut self, mut ctx: Ctx, parsed: &Parsed) -> Response<GwBody> {
+        let gw = ctx.gw.clone();
+        let cfg = &gw.cfg;
+        let up = &cfg.upstreams[self.ui];
+        // The log-probabilities were the gateway's question, not the client's.
+        if parsed
+            .body
+            .get("logprobs")
+            .and_then(serde_json::Value::as_bool)
+            != Some(true)
+            && let Some(choices) = self
+                .answer
+                .get_mut("choices")
+                .and_then(|c| c.as_array_mut())
+        {
+            for ch in choices {
+                ch["logprobs"] = serde_json::Value::Null;
+            }
+        }
+        let (p, c) = match self.usage {
+            Some(u) => (u.prompt, u.completion),
+            None => {
+                let text = self.answer["choices"][0]["message"]["content"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+                (
+                    gw.counters.count(cfg, self.ui, &parsed.info),
+                    gw.counters.count(
+                        cfg,
+                        self.ui,
+                        &policy::RequestInfo {
+                            text,
+                            ..Default::default()
+                        },
+                    ),
+                )
+            }
+        };
+        fill_usage(&mut ctx.row, cfg, self.ui, p, c, 0.0);
+        ctx.row.route = up.name.clone();
+        ctx.row.reason = self.reason.clone();
+        ctx.row.tried = up.name.clone();
+        ctx.row.outcome = "ok".into();
+        gw.metrics.decision(&up.name, &self.reason);
+        let mut r = if parsed.stream {
+            let mut events = crate::cascade::as_events(&self.answer, parsed.include_usage);
+            events.extend_from_slice(b"data: [DONE]\n\n");
+            let mut r = Response::new(GwBody::Full(Some(Bytes::from(events))));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream"),
+            );
+            r
+        } else {
+            json_response(StatusCode::OK, self.answer.to_string().into_bytes())
+        };
+        route_headers(&mut r, &up.name, &self.reason, self.pre_upstream);
+        ctx.row.ttfb_ms = ms(ctx.t0.elapsed());
+        finish(ctx, r).await
+    }
 }
 
 /// One try of one upstream.
@@ -722,6 +888,8 @@ impl Attempt<'_> {
                 redact: self.redact,
                 max_tokens: self.cap,
                 stream_usage: self.parsed.stream,
+                whole: false,
+                logprobs: false,
             },
         );
         let mut req = Request::new(Full::new(body));
@@ -816,7 +984,8 @@ impl Attempt<'_> {
                 ),
             };
             self.key.settle(self.reservation, up.cost(p, c));
-            fill_usage(&mut ctx.row, cfg, self.ui, p, c);
+            let wasted = ctx.wasted_usd;
+            fill_usage(&mut ctx.row, cfg, self.ui, p, c, wasted);
             ctx.row.outcome = "ok".into();
             let mut r = json_response(status, bytes.to_vec());
             route_headers(&mut r, &up.name, &self.reason, self.pre_upstream);
@@ -943,10 +1112,11 @@ fn route_headers(r: &mut Response<GwBody>, route: &str, reason: &str, pre: Durat
     }
 }
 
-fn fill_usage(row: &mut Row, cfg: &Config, ui: usize, prompt: u64, completion: u64) {
+/// Tokens and cost of the answer `ui` gave, plus `wasted` USD on a cascade's unused answer.
+fn fill_usage(row: &mut Row, cfg: &Config, ui: usize, prompt: u64, completion: u64, wasted: f64) {
     row.prompt_tokens = prompt;
     row.completion_tokens = completion;
-    row.cost_usd = cfg.upstreams[ui].cost(prompt, completion);
+    row.cost_usd = cfg.upstreams[ui].cost(prompt, completion) + wasted;
     row.large_cost_usd = cfg.upstreams[cfg.large].cost(prompt, completion);
 }
 
@@ -1045,7 +1215,8 @@ impl StreamJob {
             Some(k) => k.settle(self.reservation, cost),
             None => gw.anonymous.settle(self.reservation, cost),
         }
-        fill_usage(&mut self.ctx.row, &gw.cfg, self.ui, p, c);
+        let wasted = self.ctx.wasted_usd;
+        fill_usage(&mut self.ctx.row, &gw.cfg, self.ui, p, c, wasted);
         let now = Instant::now();
         let t0 = self.ctx.t0;
         self.ctx.row.ttfb_ms = ms(first_sent.unwrap_or(now).duration_since(t0));

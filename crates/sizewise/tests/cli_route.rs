@@ -550,3 +550,94 @@ async fn route_eval_draws_the_quality_curve_and_its_model_routes_requests() {
         header(&r, "x-sizewise-reason")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cascade_escalates_answers_that_fail_their_check_before_any_byte_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    // The small model answers half the JSON items with valid JSON, the rest with prose; the
+    // large one answers all of them.
+    let s = sim(
+        dir.path(),
+        &["--answers", "extraction-json", "--accuracy", "0.5"],
+    );
+    let l = sim(
+        dir.path(),
+        &["--answers", "extraction-json", "--accuracy", "1"],
+    );
+    let (gw, ledger) = gateway(
+        dir.path(),
+        &s.url,
+        &l.url,
+        "[cascade]\nchecks = [\"json\", \"refusal\"]",
+    );
+    let url = format!("{}/chat/completions", gw.url);
+    let suite = sizewise_eval::builtin("extraction-json").unwrap();
+    let prompts = sizewise_eval::prepare(&suite, Some(0), 1, None).unwrap();
+    let c = client();
+    let (mut passed, mut escalated) = (0, 0);
+    for (i, p) in prompts.iter().enumerate() {
+        let mut messages: Vec<Value> = Vec::new();
+        if let Some(system) = &p.system {
+            messages.push(json!({"role": "system", "content": system}));
+        }
+        for m in &p.messages {
+            let role = if m.role == sizewise_eval::Role::User {
+                "user"
+            } else {
+                "assistant"
+            };
+            messages.push(json!({"role": role, "content": m.content}));
+        }
+        let stream = i.is_multiple_of(3);
+        let body = json!({"model": "auto", "messages": messages, "max_tokens": 200, "stream": stream,
+            "response_format": {"type": "json_object"}});
+        let r = c.post(&url).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let (route, why) = (
+            header(&r, "x-sizewise-route"),
+            header(&r, "x-sizewise-reason"),
+        );
+        let text = r.text().await.unwrap();
+        let content = if stream {
+            assert!(text.ends_with("data: [DONE]\n\n"), "{text}");
+            text.split("\n\n")
+                .filter_map(|e| e.strip_prefix("data: "))
+                .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+                .filter_map(|v| {
+                    v["choices"][0]["delta"]["content"]
+                        .as_str()
+                        .map(str::to_string)
+                })
+                .collect::<String>()
+        } else {
+            let v: Value = serde_json::from_str(&text).unwrap();
+            v["choices"][0]["message"]["content"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        assert!(
+            serde_json::from_str::<Value>(&content).is_ok(),
+            "{route} ({why}) sent {content:?}"
+        );
+        if why.contains("cascade: small passed") {
+            assert_eq!(route, "small");
+            passed += 1;
+        } else {
+            assert!(why.contains("cascade: escalated to large (json:"), "{why}");
+            assert_eq!(route, "large");
+            escalated += 1;
+        }
+    }
+    assert_eq!((passed, escalated), (50, 50));
+    let rows = ledger_rows(&ledger);
+    assert_eq!(rows.len(), 100);
+    for r in &rows {
+        let want = if r.route == "large" {
+            "small,large"
+        } else {
+            "small"
+        };
+        assert_eq!(r.tried, want, "{r:?}");
+    }
+}
