@@ -12,6 +12,8 @@ if command -v dpkg >/dev/null && ! dpkg -s libclang-dev >/dev/null 2>&1; then ne
 # The report's browser test opens it in headless Chromium (it skips where there is none and
 # this is not a Debian system).
 if command -v dpkg >/dev/null && ! command -v chromium >/dev/null; then need_apt+=(chromium); fi
+# The gateway's shared-ledger test runs against a throwaway PostgreSQL server.
+if command -v dpkg >/dev/null && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then need_apt+=(postgresql); fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"; 
   else sudo apt-get update -qq && sudo apt-get install -y -qq "${need_apt[@]}"; fi
@@ -19,6 +21,16 @@ fi
 
 if [ -x scripts/fetch-test-models.sh ]; then
   scripts/fetch-test-models.sh || echo "warning: test models not fetched; tests that need them will say they skipped"
+fi
+
+if [ -z "${SIZEWISE_TEST_POSTGRES:-}" ]; then
+  pgdir=$(mktemp -d)
+  if url=$(scripts/test-postgres.sh start "$pgdir"); then
+    export SIZEWISE_TEST_POSTGRES=$url
+    trap 'scripts/test-postgres.sh stop "$pgdir"; rm -rf "$pgdir"' EXIT
+  else
+    echo "warning: no PostgreSQL server started; the shared-ledger test will say it skipped"
+  fi
 fi
 
 # --all-features brings in the binary's `llama` feature (bench --gguf, serve).

@@ -3,11 +3,13 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use regex::Regex;
 use serde::Deserialize;
 use sizewise_catalog::Catalog;
+
+use crate::ledger::LedgerTarget;
 
 use crate::RouteError;
 
@@ -290,8 +292,8 @@ pub struct Key {
 pub struct Config {
     /// Listen address.
     pub listen: SocketAddr,
-    /// SQLite ledger path.
-    pub ledger: PathBuf,
+    /// Where the ledger lives.
+    pub ledger: crate::ledger::LedgerTarget,
     /// Whether prompts are logged.
     pub log_prompts: bool,
     /// Largest request body.
@@ -555,17 +557,23 @@ impl Config {
             None => None,
         };
         let ledger = match raw.database_url.as_deref() {
-            None => base.join("route-ledger.sqlite"),
+            None => LedgerTarget::Sqlite(base.join("route-ledger.sqlite")),
             Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
-                return Err("database_url: PostgreSQL is not supported yet; use a SQLite path (sqlite://PATH or a plain path)".into());
+                LedgerTarget::Postgres(u.to_string())
+            }
+            Some(u) if u.contains("://") && !u.starts_with("sqlite://") => {
+                return Err(format!(
+                    "database_url: `{}` is neither a SQLite path (or sqlite://PATH) nor postgres://USER:PASSWORD@HOST:PORT/DB",
+                    crate::ledger::redact_password(u)
+                ));
             }
             Some(u) => {
                 let p = Path::new(u.strip_prefix("sqlite://").unwrap_or(u));
-                if p.is_absolute() {
+                LedgerTarget::Sqlite(if p.is_absolute() {
                     p.to_path_buf()
                 } else {
                     base.join(p)
-                }
+                })
             }
         };
         Ok(Config {
@@ -713,7 +721,10 @@ mod tests {
         );
         assert_eq!(c.large, 1, "the dearest upstream is the baseline");
         assert!(c.upstreams[0].context_window.is_some());
-        assert_eq!(c.ledger, Path::new("/tmp/route-ledger.sqlite"));
+        assert_eq!(
+            c.ledger,
+            LedgerTarget::Sqlite("/tmp/route-ledger.sqlite".into())
+        );
     }
 
     #[test]
@@ -780,8 +791,19 @@ mod tests {
     }
 
     #[test]
-    fn postgres_is_refused_with_what_to_do() {
-        let e = parse(&format!("database_url = \"postgres://db/x\"\n{EXAMPLE}")).unwrap_err();
-        assert!(e.contains("SQLite"), "{e}");
+    fn the_ledger_is_sqlite_or_postgres() {
+        let c = parse(&format!(
+            "database_url = \"postgres://u:p@db/x\"\n{EXAMPLE}"
+        ))
+        .unwrap();
+        assert_eq!(
+            c.ledger,
+            LedgerTarget::Postgres("postgres://u:p@db/x".into())
+        );
+        assert_eq!(c.ledger.describe(), "postgres://u:***@db/x");
+        let c = parse(&format!("database_url = \"sqlite://l.db\"\n{EXAMPLE}")).unwrap();
+        assert_eq!(c.ledger, LedgerTarget::Sqlite("/tmp/l.db".into()));
+        let e = parse(&format!("database_url = \"mysql://u:p@db/x\"\n{EXAMPLE}")).unwrap_err();
+        assert!(e.contains("postgres://") && !e.contains(":p@"), "{e}");
     }
 }

@@ -39,7 +39,9 @@
 //!
 //! # Ledger
 //!
-//! One SQLite row per request ([`ledger::Row`]), committed before the answer ends.
+//! One row per request ([`ledger::Row`]), committed before the answer ends: in SQLite by
+//! default, in PostgreSQL when `database_url` names one, where budgets are kept too, so
+//! several replicas share them.
 
 pub mod cascade;
 pub mod config;
@@ -158,7 +160,7 @@ impl Drop for RouteHandle {
 pub async fn spawn(cfg: Config) -> Result<RouteHandle, RouteError> {
     let listener = TcpListener::bind(cfg.listen).await?;
     let local_addr = listener.local_addr()?;
-    let (gateway, warnings) = Gateway::new(cfg)?;
+    let (gateway, warnings) = Gateway::new(cfg).await?;
     let gateway = Arc::new(gateway);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(serve(gateway.clone(), listener, async move {

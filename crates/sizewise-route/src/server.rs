@@ -68,9 +68,16 @@ impl std::fmt::Debug for Gateway {
 impl Gateway {
     /// Opens the ledger, reads what each key has spent, loads tokenizers and builds the
     /// upstream client. Returns warnings for the operator alongside.
-    pub fn new(cfg: Config) -> Result<(Gateway, Vec<String>), RouteError> {
-        let ledger = Ledger::open(&cfg.ledger)?;
-        let spent = crate::ledger::spent_by_key(&cfg.ledger)?;
+    pub async fn new(cfg: Config) -> Result<(Gateway, Vec<String>), RouteError> {
+        let ledger = Ledger::open(&cfg.ledger).await?;
+        if let Ledger::Postgres(pg) = &ledger {
+            for k in cfg.keys.iter().filter(|k| k.budget_usd.is_some()) {
+                pg.ensure_key(&k.name)
+                    .await
+                    .map_err(|e| RouteError::Ledger(format!("{}: {e}", pg.describe())))?;
+            }
+        }
+        let spent = ledger.spent_by_key().await?;
         let spent_of = |name: &str| spent.iter().find(|(k, _)| k == name).map_or(0.0, |s| s.1);
         let keys = cfg
             .keys
@@ -132,6 +139,41 @@ impl Gateway {
             "invalid_api_key",
             "the key is not one of this gateway's keys",
         ))
+    }
+
+    /// USD `key` has left, when it has a budget: from the database with PostgreSQL (shared by
+    /// every replica), else from this process.
+    async fn left(&self, key: &KeyState) -> Result<Option<f64>, String> {
+        match (&self.ledger, key.key.budget_usd) {
+            (_, None) => Ok(None),
+            (Ledger::Postgres(pg), Some(b)) => pg.left(&key.key.name, b).await.map(Some),
+            (Ledger::Sqlite(_), Some(_)) => Ok(key.left()),
+        }
+    }
+
+    /// Reserves `usd` against `key`'s budget; false when the budget cannot cover it.
+    async fn reserve(&self, key: &KeyState, usd: f64) -> Result<bool, String> {
+        match (&self.ledger, key.key.budget_usd) {
+            (_, None) => Ok(true),
+            (Ledger::Postgres(pg), Some(b)) => pg.reserve(&key.key.name, usd, b).await,
+            (Ledger::Sqlite(_), Some(_)) => Ok(key.reserve(usd).is_ok()),
+        }
+    }
+
+    /// Replaces a reservation by the real cost.
+    async fn settle(&self, key: &KeyState, reserved: f64, actual: f64) {
+        match (&self.ledger, key.key.budget_usd) {
+            (_, None) => {}
+            (Ledger::Postgres(pg), Some(_)) => {
+                if let Err(e) = pg.settle(&key.key.name, reserved, actual).await {
+                    eprintln!(
+                        "sizewise route: settling key `{}` failed: {e}",
+                        key.key.name
+                    );
+                }
+            }
+            (Ledger::Sqlite(_), Some(_)) => key.settle(reserved, actual),
+        }
     }
 
     /// Key state by name (for tests and reports).
@@ -422,6 +464,29 @@ struct Ctx {
 }
 
 impl Ctx {
+    /// Refuses the request with an OpenAI-style error.
+    async fn refuse_with(
+        self,
+        status: StatusCode,
+        kind: &str,
+        code: &str,
+        message: &str,
+    ) -> Response<GwBody> {
+        self.refuse(error(status, kind, code, message), message)
+            .await
+    }
+
+    /// Refuses the request with 429: the key's budget cannot pay for it.
+    async fn budget_exhausted(self, message: &str) -> Response<GwBody> {
+        self.refuse_with(
+            StatusCode::TOO_MANY_REQUESTS,
+            "insufficient_quota",
+            "budget_exhausted",
+            message,
+        )
+        .await
+    }
+
     /// Ends a request the gateway answered itself (no upstream): ledger, metrics, response.
     async fn refuse(mut self, resp: Response<GwBody>, message: &str) -> Response<GwBody> {
         self.row.outcome = "rejected".into();
@@ -580,6 +645,8 @@ async fn completion(gw: Arc<Gateway>, req: Request<Incoming>, kind: Kind) -> Res
 struct Failure {
     upstream: String,
     message: String,
+    /// Skipped because the key's budget could not cover it.
+    budget: bool,
 }
 
 /// Tries the decision's upstreams in order until one answers.
@@ -604,7 +671,21 @@ async fn forward(
 
     // Budgets last: a key that cannot pay for the choice goes to a zero-cost upstream, or
     // is refused.
-    if let Some(left) = key.left() {
+    let left = match gw.left(key).await {
+        Ok(l) => l,
+        Err(e) => {
+            let m = format!("the ledger database cannot tell the key's budget: {e}");
+            return ctx
+                .refuse_with(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "server_error",
+                    "ledger_unavailable",
+                    &m,
+                )
+                .await;
+        }
+    };
+    if let Some(left) = left {
         let first = &cfg.upstreams[order[0]];
         if first.cost(prompt_bound, out_bound) > left {
             let free: Vec<usize> = order
@@ -630,13 +711,7 @@ async fn forward(
                         ""
                     }
                 );
-                let r = error(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "insufficient_quota",
-                    "budget_exhausted",
-                    &m,
-                );
-                return ctx.refuse(r, &m).await;
+                return ctx.budget_exhausted(&m).await;
             }
         }
     }
@@ -654,7 +729,7 @@ async fn forward(
         } else {
             0.0
         };
-        if key.reserve(reservation).is_ok() {
+        if gw.reserve(key, reservation).await.unwrap_or(false) {
             let pre_upstream = ctx.t0.elapsed();
             let cap =
                 (budgeted && info.max_tokens.is_none() && reservation > 0.0).then_some(out_bound);
@@ -678,7 +753,7 @@ async fn forward(
                 });
             let usage = answer.as_ref().ok().and_then(request::usage_of);
             let cost = usage.map_or(0.0, |u| small.cost(u.prompt, u.completion));
-            key.settle(reservation, cost);
+            gw.settle(key, reservation, cost).await;
             let verdict = match answer {
                 Ok(a) => crate::cascade::judge(c, &a, crate::cascade::asks_json(&parsed.body))
                     .map(|passed| (a, passed)),
@@ -723,10 +798,11 @@ async fn forward(
         } else {
             0.0
         };
-        if key.reserve(reservation).is_err() {
+        if !gw.reserve(key, reservation).await.unwrap_or(false) {
             failures.push(Failure {
                 upstream: up.name.clone(),
                 message: "skipped: the key's budget cannot cover it".into(),
+                budget: true,
             });
             continue;
         }
@@ -748,16 +824,26 @@ async fn forward(
             Ok(r) => return r,
             Err((back, message)) => {
                 ctx = back;
-                key.settle(reservation, 0.0);
+                gw.settle(key, reservation, 0.0).await;
                 gw.metrics.fallback(&up.name);
                 failures.push(Failure {
                     upstream: up.name.clone(),
                     message,
+                    budget: false,
                 });
             }
         }
     }
 
+    // Every upstream was skipped because the key could not pay: other requests on the same
+    // key reserved the rest of its budget since the check above.
+    if !failures.is_empty() && failures.iter().all(|f| f.budget) {
+        let m = format!(
+            "key `{}` has no budget left for this request (other requests on it hold the rest)",
+            key.key.name
+        );
+        return ctx.budget_exhausted(&m).await;
+    }
     // Every upstream failed before its first byte.
     let detail: Vec<String> = failures
         .iter()
@@ -934,7 +1020,7 @@ impl Attempt<'_> {
             // The upstream refused the request itself: the client's to see, not a fallback.
             gw.metrics.decision(&up.name, &self.reason);
             let text = short_body(resp.into_body()).await;
-            self.key.settle(self.reservation, 0.0);
+            gw.settle(self.key, self.reservation, 0.0).await;
             ctx.row.outcome = "error".into();
             ctx.row.error = format!(
                 "upstream `{}` answered HTTP {}: {text}",
@@ -983,7 +1069,7 @@ impl Attempt<'_> {
                     ),
                 ),
             };
-            self.key.settle(self.reservation, up.cost(p, c));
+            gw.settle(self.key, self.reservation, up.cost(p, c)).await;
             let wasted = ctx.wasted_usd;
             fill_usage(&mut ctx.row, cfg, self.ui, p, c, wasted);
             ctx.row.outcome = "ok".into();
@@ -1212,8 +1298,8 @@ impl StreamJob {
         };
         let cost = up.cost(p, c);
         match key.and_then(|i| gw.keys.get(i)) {
-            Some(k) => k.settle(self.reservation, cost),
-            None => gw.anonymous.settle(self.reservation, cost),
+            Some(k) => gw.settle(k, self.reservation, cost).await,
+            None => gw.settle(&gw.anonymous, self.reservation, cost).await,
         }
         let wasted = self.ctx.wasted_usd;
         fill_usage(&mut self.ctx.row, &gw.cfg, self.ui, p, c, wasted);

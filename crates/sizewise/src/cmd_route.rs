@@ -86,8 +86,8 @@ A minimal configuration (catalog ids give context windows, prices and tokenizers
 
 Clients send "model": "auto" to let the policy choose, or an upstream's name to pin it.
 Every answer says where it went and why, in x-sizewise-route and x-sizewise-reason.
-The ledger (SQLite, route-ledger.sqlite beside the configuration unless database_url says
-otherwise) holds one row per request: route, reason, tokens, cost, cost on the large model.
+The ledger (SQLite, route-ledger.sqlite beside the configuration, unless database_url names
+another file or postgres://USER:PASSWORD@HOST:PORT/DB, where replicas share budgets) holds one row per request: route, reason, tokens, cost, cost on the large model.
 Also served: /v1/models, /health, /metrics (Prometheus).
 
 A learned difficulty score (from `route eval --save-model`) adds a step after the rules:
@@ -129,7 +129,7 @@ pub fn route(catalog: &Catalog, args: RouteArgs) -> anyhow::Result<()> {
     rt.block_on(async {
         let listen = cfg.listen;
         let ledger = cfg.ledger.clone();
-        let (gateway, warnings) = sizewise_route::Gateway::new(cfg.clone())?;
+        let (gateway, warnings) = sizewise_route::Gateway::new(cfg.clone()).await?;
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| {
             format!("listening on {listen}\n  hint: change `listen`, or pass --listen 127.0.0.1:0 for any free port")
         })?;
@@ -144,12 +144,12 @@ pub fn route(catalog: &Catalog, args: RouteArgs) -> anyhow::Result<()> {
             writeln!(
                 out,
                 "{}",
-                json!({"url": format!("http://{addr}/v1"), "ledger": ledger.display().to_string(),
+                json!({"url": format!("http://{addr}/v1"), "ledger": ledger.describe(),
                        "upstreams": cfg.upstreams.iter().map(|u| &u.name).collect::<Vec<_>>()})
             )?;
         } else {
             writeln!(out, "sizewise route: {}", summary_line(&cfg))?;
-            writeln!(out, "ledger {}", ledger.display())?;
+            writeln!(out, "ledger {}", ledger.describe())?;
             writeln!(out, "listening on http://{addr}/v1  (Ctrl-C to stop)")?;
         }
         out.flush()?;
@@ -205,7 +205,7 @@ fn print_check(cfg: &Config, as_json: bool) -> anyhow::Result<()> {
         .collect();
     let v = json!({
         "listen": cfg.listen.to_string(),
-        "ledger": cfg.ledger.display().to_string(),
+        "ledger": cfg.ledger.describe(),
         "default": cfg.upstreams[cfg.default].name,
         "large_baseline": cfg.upstreams[cfg.large].name,
         "privacy": cfg.privacy.as_str(),
@@ -245,6 +245,6 @@ fn print_check(cfg: &Config, as_json: bool) -> anyhow::Result<()> {
         cfg.upstreams[cfg.default].name,
         cfg.upstreams[cfg.large].name
     )?;
-    writeln!(out, "  ledger {}", cfg.ledger.display())?;
+    writeln!(out, "  ledger {}", cfg.ledger.describe())?;
     Ok(())
 }

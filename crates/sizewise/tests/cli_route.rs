@@ -26,14 +26,15 @@ fn sim(store: &Path, extra: &[&str]) -> Server {
     Server::spawn(c)
 }
 
-/// Writes a configuration with `small` (local) and `large` upstreams plus `extra`, and
-/// starts the gateway on a free port.
-fn gateway(dir: &Path, small: &str, large: &str, extra: &str) -> (Server, PathBuf) {
+/// Writes `route.toml` with `top` (top-level keys), a `small` (local) and a `large`
+/// upstream, the policy, and `extra` (more policy keys, then tables).
+fn write_config(dir: &Path, small: &str, large: &str, top: &str, extra: &str) -> PathBuf {
     let cfg = dir.join("route.toml");
     std::fs::write(
         &cfg,
         format!(
             r#"listen = "127.0.0.1:0"
+{top}
 [[upstream]]
 name = "small"
 model = "smollm2-135m"
@@ -51,9 +52,20 @@ privacy = "local-only"
         ),
     )
     .unwrap();
+    cfg
+}
+
+/// Starts a gateway on `cfg` (port 0).
+fn start_gateway(dir: &Path, cfg: &Path) -> Server {
     let mut c = sizewise(dir);
-    c.args(["route", "--config"]).arg(&cfg).arg("--json");
-    (Server::spawn(c), dir.join("route-ledger.sqlite"))
+    c.args(["route", "--config"]).arg(cfg).arg("--json");
+    Server::spawn(c)
+}
+
+/// A gateway with `small` and `large` upstreams plus `extra`, its SQLite ledger beside it.
+fn gateway(dir: &Path, small: &str, large: &str, extra: &str) -> (Server, PathBuf) {
+    let cfg = write_config(dir, small, large, "", extra);
+    (start_gateway(dir, &cfg), dir.join("route-ledger.sqlite"))
 }
 
 fn ledger_rows(path: &Path) -> Vec<sizewise_route::ledger::Row> {
@@ -532,11 +544,7 @@ async fn route_eval_draws_the_quality_curve_and_its_model_routes_requests() {
             ),
         );
     std::fs::write(dir.path().join("route.toml"), cfg).unwrap();
-    let mut c = sizewise(dir.path());
-    c.args(["route", "--config"])
-        .arg(dir.path().join("route.toml"))
-        .arg("--json");
-    let gw = Server::spawn(c);
+    let gw = start_gateway(dir.path(), &dir.path().join("route.toml"));
     let r = client()
         .post(format!("{}/chat/completions", gw.url))
         .json(&chat("Review: a dull, overlong film.\nSentiment:"))
@@ -640,4 +648,110 @@ async fn the_cascade_escalates_answers_that_fail_their_check_before_any_byte_is_
         };
         assert_eq!(r.tried, want, "{r:?}");
     }
+}
+
+/// A fresh database on the test PostgreSQL server (`SIZEWISE_TEST_POSTGRES`, which
+/// `scripts/test.sh` starts), or `None` with a note when there is none.
+async fn fresh_postgres() -> Option<String> {
+    let Ok(url) = std::env::var("SIZEWISE_TEST_POSTGRES") else {
+        assert!(
+            std::env::var_os("SIZEWISE_REQUIRE_POSTGRES").is_none(),
+            "SIZEWISE_REQUIRE_POSTGRES is set but SIZEWISE_TEST_POSTGRES is not"
+        );
+        eprintln!("skipped: no PostgreSQL (set SIZEWISE_TEST_POSTGRES, or run scripts/test.sh)");
+        return None;
+    };
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let name = format!(
+        "sw_test_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    client
+        .execute(&format!("CREATE DATABASE {name}"), &[])
+        .await
+        .unwrap();
+    let base = url
+        .rsplit_once('/')
+        .map_or(url.as_str(), |(b, _)| b)
+        .to_string();
+    Some(format!("{base}/{name}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_on_one_postgres_ledger_share_a_budget_and_the_accounting() {
+    let Some(db) = fresh_postgres().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (s, l) = (sim(dir.path(), &[]), sim(dir.path(), &[]));
+    let hash = sizewise_route::keys::hex(&sizewise_route::keys::hash_key("sk-team"));
+    let cfg = write_config(
+        dir.path(),
+        &s.url,
+        &l.url,
+        &format!("database_url = \"{db}\""),
+        &format!(
+            "on_budget_exhausted = \"reject\"\n[[key]]\nname = \"team\"\nsha256 = \"{hash}\"\nbudget_usd = 0.01"
+        ),
+    );
+    let replica = || start_gateway(dir.path(), &cfg);
+    let (a, b) = (replica(), replica());
+    let c = client();
+    let mut tasks = Vec::new();
+    for i in 0..200u32 {
+        let url = format!(
+            "{}/chat/completions",
+            if i.is_multiple_of(2) { &a.url } else { &b.url }
+        );
+        let c = c.clone();
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"model": "large", "messages": [{"role": "user", "content": "hello there"}], "max_tokens": 100});
+            c.post(&url).bearer_auth("sk-team").json(&body).send().await.unwrap().status().as_u16()
+        }));
+    }
+    let mut statuses = std::collections::BTreeMap::new();
+    for t in tasks {
+        *statuses.entry(t.await.unwrap()).or_insert(0) += 1;
+    }
+    assert_eq!(
+        statuses.keys().copied().collect::<Vec<u16>>(),
+        vec![200, 429],
+        "{statuses:?}"
+    );
+    let rows = sizewise_route::ledger::read_all_postgres(&db)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 200, "one row per request, from both replicas");
+    let spent: f64 = rows.iter().map(|r| r.cost_usd).sum();
+    assert!(
+        spent <= 0.01 + 1e-12,
+        "the replicas together spent {spent} of 0.01"
+    );
+    // Each replica alone would have let about 0.01 through: together they stayed in budget.
+    assert!(spent > 0.005, "{spent}");
+    // Every reservation was settled, and the budget row agrees with the ledger.
+    let (client, conn) = tokio_postgres::connect(&db, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let row = client
+        .query_one(
+            "SELECT spent, reserved FROM sizewise_budgets WHERE key = 'team'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (budget_spent, reserved): (f64, f64) = (row.get(0), row.get(1));
+    assert!(reserved.abs() < 1e-12, "{reserved} still reserved");
+    assert!(
+        (budget_spent - spent).abs() < 1e-12,
+        "{budget_spent} vs {spent}"
+    );
 }

@@ -1,9 +1,5 @@
-//! The usage ledger: one SQLite row per request (WAL mode), written by one thread that
-//! commits whatever rows are waiting in a single transaction.
-//!
-//! A request's row is committed before its answer ends (the non-streamed body, or a
-//! stream's `[DONE]`), so a client that got a whole answer has a settled row even if the
-//! gateway is killed the next instant.
+//! The SQLite ledger (WAL mode), written by one thread that commits whatever rows are
+//! waiting in a single transaction.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -11,50 +7,8 @@ use std::sync::mpsc;
 use rusqlite::{Connection, params};
 use tokio::sync::oneshot;
 
+use super::{COLUMNS, Row};
 use crate::RouteError;
-
-/// One request as the ledger keeps it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Row {
-    /// Gateway request id (also sent as `x-sizewise-request-id`).
-    pub id: String,
-    /// Unix time of arrival, milliseconds.
-    pub ts_ms: i64,
-    /// Virtual key name (`-` without keys).
-    pub key: String,
-    /// `model` the client sent.
-    pub requested: String,
-    /// Upstream that answered (empty when none did).
-    pub route: String,
-    /// Why it went there.
-    pub reason: String,
-    /// Upstreams tried, in order, comma-separated.
-    pub tried: String,
-    /// `ok`, `error` (upstream failed), `rejected` (the gateway refused).
-    pub outcome: String,
-    /// HTTP status sent to the client.
-    pub status: u16,
-    /// What went wrong, if anything.
-    pub error: String,
-    /// Whether the client asked for a stream.
-    pub stream: bool,
-    /// Prompt tokens (the upstream's usage, else the gateway's count).
-    pub prompt_tokens: u64,
-    /// Completion tokens.
-    pub completion_tokens: u64,
-    /// USD this request cost.
-    pub cost_usd: f64,
-    /// USD it would have cost on the always-large upstream.
-    pub large_cost_usd: f64,
-    /// Time to the first byte sent to the client, ms.
-    pub ttfb_ms: f64,
-    /// Whole request, ms.
-    pub total_ms: f64,
-    /// Time spent in the gateway itself (total minus upstream wait), ms.
-    pub overhead_ms: f64,
-    /// Kinds of personal data found, comma-separated.
-    pub pii: String,
-}
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS requests (
@@ -117,11 +71,7 @@ pub fn read_all(path: &Path) -> Result<Vec<Row>, RouteError> {
     let c = open(path)?;
     let err = |e: rusqlite::Error| RouteError::Ledger(format!("{}: {e}", path.display()));
     let mut st = c
-        .prepare(
-            "SELECT id, ts_ms, key, requested, route, reason, tried, outcome, status, error, stream,
-                    prompt_tokens, completion_tokens, cost_usd, large_cost_usd, ttfb_ms, total_ms,
-                    overhead_ms, pii FROM requests ORDER BY rowid",
-        )
+        .prepare(&format!("SELECT {COLUMNS} FROM requests ORDER BY rowid"))
         .map_err(err)?;
     let rows = st
         .query_map([], |r| {
@@ -155,14 +105,14 @@ type Job = (Row, Option<oneshot::Sender<Result<(), String>>>);
 
 /// The writer's handle: send rows, optionally wait until they are committed.
 #[derive(Debug, Clone)]
-pub struct Ledger {
+pub struct SqliteLedger {
     tx: mpsc::Sender<Job>,
     path: PathBuf,
 }
 
-impl Ledger {
+impl SqliteLedger {
     /// Opens (or creates) the ledger at `path` and starts its writer thread.
-    pub fn open(path: &Path) -> Result<Ledger, RouteError> {
+    pub fn open(path: &Path) -> Result<SqliteLedger, RouteError> {
         let conn = open(path)?;
         let (tx, rx) = mpsc::channel::<Job>();
         let p = path.to_path_buf();
@@ -170,7 +120,7 @@ impl Ledger {
             .name("sizewise-ledger".into())
             .spawn(move || writer(conn, rx, &p))
             .map_err(|e| RouteError::Ledger(format!("cannot start the writer: {e}")))?;
-        Ok(Ledger {
+        Ok(SqliteLedger {
             tx,
             path: path.to_path_buf(),
         })
@@ -262,7 +212,7 @@ mod tests {
     async fn rows_are_committed_and_spending_is_summed_by_key() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("l.sqlite");
-        let l = Ledger::open(&path).unwrap();
+        let l = SqliteLedger::open(&path).unwrap();
         for i in 0..10u32 {
             let row = Row {
                 id: format!("r{i}"),
@@ -288,7 +238,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("l.sqlite");
         std::fs::write(&path, b"this is not a database, it is text, long enough to matter....................................................").unwrap();
-        let e = Ledger::open(&path).unwrap_err().to_string();
+        let e = SqliteLedger::open(&path).unwrap_err().to_string();
         assert!(e.contains("l.sqlite"), "{e}");
     }
 }
