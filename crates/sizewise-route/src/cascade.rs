@@ -116,17 +116,30 @@ impl Cascade {
     }
 }
 
-/// Phrases that open a refusal, in English and Portuguese.
+/// Phrases that open a refusal or a non-answer, in English and Portuguese.
 static REFUSAL: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)^\W*(i\s*(?:'m|am)\s+(?:sorry|unable|not able)|i\s+can(?:'|no)t\s+(?:help|assist|do|provide|answer|comply)|i\s+cannot\s|i\s+won't\s|as an ai\b|sorry,\s+(?:but\s+)?i\s+can|(?:desculpe|lamento)[,.]?\s+(?:mas\s+)?(?:eu\s+)?n[ãa]o\s+posso|n[ãa]o\s+posso\s+(?:ajudar|responder|fazer))",
-    )
+    let verbs = r"(?:help|assist|provide|answer|respond|comply|do\s+that|share|give|tell|fulfil)";
+    let verbos = r"(?:ajudar|responder|atender|fazer\s+isso|fornecer|dizer|informar)";
+    Regex::new(&format!(
+        r"(?i)^\W*(?:i\s*(?:'m|am)\s+(?:sorry|unable|not\s+able|not\s+sure)|i\s+(?:can(?:'|no)t|cannot|won't|will\s+not|am\s+not\s+able\s+to)\s+{verbs}|i\s+(?:don't|do\s+not)\s+know|as\s+an\s+ai\b|sorry,\s+(?:but\s+)?i\s+can|(?:desculpe|lamento|sinto\s+muito)[,.]?\s+(?:mas\s+)?(?:eu\s+)?n[ãa]o\s+(?:posso|consigo|sei)|n[ãa]o\s+(?:posso|consigo)\s+{verbos}|n[ãa]o\s+sei\s*(?:[.!,;]|$|a\s+resposta|responder))"
+    ))
     .ok()
 });
 
-/// Why an answer fails, or `None` when it passes every check. `asked_json` says whether the
-/// request set `response_format` to JSON.
-pub fn judge(c: &Cascade, answer: &Value, asked_json: bool) -> Result<String, String> {
+/// What the request's `response_format` asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Json {
+    /// Nothing (or text).
+    No,
+    /// `json_object`: a JSON object.
+    Object,
+    /// `json_schema`: JSON (the schema itself is the upstream's to enforce).
+    Schema,
+}
+
+/// The checks' verdict: which passed, or why the answer fails. `asked_json` is what the
+/// request's `response_format` asked for.
+pub fn judge(c: &Cascade, answer: &Value, asked_json: Json) -> Result<String, String> {
     let choice = answer
         .get("choices")
         .and_then(|c| c.get(0))
@@ -140,14 +153,16 @@ pub fn judge(c: &Cascade, answer: &Value, asked_json: bool) -> Result<String, St
     let mut passed = Vec::new();
     for check in &c.checks {
         match check {
-            Check::Json => {
-                if asked_json {
-                    if serde_json::from_str::<Value>(text.trim()).is_err() {
-                        return Err("json: the answer is not valid JSON".into());
-                    }
+            Check::Json => match (asked_json, serde_json::from_str::<Value>(text.trim())) {
+                (Json::No, _) => {}
+                (Json::Object, Ok(Value::Object(_))) | (Json::Schema, Ok(_)) => {
                     passed.push("json".to_string());
                 }
-            }
+                (Json::Object, Ok(_)) => {
+                    return Err("json: the answer is JSON but not an object".into());
+                }
+                (_, Err(_)) => return Err("json: the answer is not valid JSON".into()),
+            },
             Check::Refusal => {
                 let refused = message
                     .and_then(|m| m.get("refusal"))
@@ -187,12 +202,17 @@ pub fn judge(c: &Cascade, answer: &Value, asked_json: bool) -> Result<String, St
     Ok(passed.join(", "))
 }
 
-/// Whether the request asks for a JSON answer.
-pub fn asks_json(body: &serde_json::Map<String, Value>) -> bool {
-    body.get("response_format")
+/// What the request's `response_format` asks for.
+pub fn asks_json(body: &serde_json::Map<String, Value>) -> Json {
+    match body
+        .get("response_format")
         .and_then(|f| f.get("type"))
         .and_then(Value::as_str)
-        .is_some_and(|t| t == "json_object" || t == "json_schema")
+    {
+        Some("json_object") => Json::Object,
+        Some("json_schema") => Json::Schema,
+        _ => Json::No,
+    }
 }
 
 /// A whole chat answer as the SSE events a streaming client expects: one content event,
@@ -267,39 +287,47 @@ mod tests {
     #[test]
     fn each_check_escalates_what_it_should() {
         let c = cascade();
-        assert!(judge(&c, &answer("{\"a\": 1}", &[-0.1]), true).is_ok());
+        let judged = |text: &str, lps: &[f64], json: Json| judge(&c, &answer(text, lps), json);
+        assert!(judged("{\"a\": 1}", &[-0.1], Json::Object).is_ok());
         assert!(
-            judge(&c, &answer("here: {\"a\": 1", &[]), true)
+            judged("here: {\"a\": 1", &[], Json::Object)
                 .unwrap_err()
                 .starts_with("json")
         );
-        assert!(judge(&c, &answer("not json but not asked", &[]), false).is_ok());
+        assert!(
+            judged("[1, 2]", &[], Json::Object)
+                .unwrap_err()
+                .contains("not an object")
+        );
+        assert!(judged("[1, 2]", &[], Json::Schema).is_ok());
+        assert!(judged("not json but not asked", &[], Json::No).is_ok());
         for r in [
             "I'm sorry, but I can't help with that.",
             "I cannot provide that.",
             "As an AI, I do not",
             "Desculpe, mas não posso ajudar com isso.",
             "Não posso responder.",
+            "I don't know.",
+            "Não sei.",
+            "Sinto muito, mas não consigo responder.",
+            "I'm not sure.",
         ] {
             assert!(
-                judge(&c, &answer(r, &[]), false)
-                    .unwrap_err()
-                    .starts_with("refusal"),
+                judged(r, &[], Json::No).unwrap_err().starts_with("refusal"),
                 "{r}"
             );
         }
-        assert!(
-            judge(
-                &c,
-                &answer("Sorry for the delay: the answer is 4.", &[]),
-                false
-            )
-            .is_ok()
-        );
-        let e = judge(&c, &answer("maybe", &[-3.0, -2.0]), false).unwrap_err();
+        for fine in [
+            "Sorry for the delay: the answer is 4.",
+            "I cannot stress enough how important it is: the answer is 42.",
+            "Não sei se você sabe, mas a resposta é 4.",
+        ] {
+            assert!(judged(fine, &[], Json::No).is_ok(), "{fine}");
+        }
+        let e = judged("maybe", &[-3.0, -2.0], Json::No).unwrap_err();
         assert_eq!(e, "logprob: mean -2.50 below -1.00");
         assert_eq!(
-            judge(&c, &answer("sure", &[]), false).unwrap(),
+            judged("sure", &[], Json::No).unwrap(),
             "refusal, logprob n/a"
         );
     }

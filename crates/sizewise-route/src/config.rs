@@ -318,6 +318,8 @@ pub struct Config {
     pub cascade: Option<crate::cascade::Cascade>,
     /// Virtual keys.
     pub keys: Vec<Key>,
+    /// What works but may not be what the operator meant.
+    pub warnings: Vec<String>,
 }
 
 /// An example of a minimal configuration, for error messages and `--help`.
@@ -379,8 +381,9 @@ impl Config {
         }
         let mut names = BTreeSet::new();
         let mut upstreams = Vec::new();
+        let mut warnings = Vec::new();
         for (i, u) in raw.upstream.iter().enumerate() {
-            let up = resolve_upstream(u, base, catalog)
+            let up = resolve_upstream(u, base, catalog, &mut warnings)
                 .map_err(|m| format!("upstream {} (`{}`): {m}", i + 1, u.name))?;
             if !names.insert(up.name.clone()) {
                 return Err(format!("upstream name `{}` is used twice", up.name));
@@ -576,7 +579,23 @@ impl Config {
                 })
             }
         };
+        if !listen.ip().is_loopback() && keys.is_empty() {
+            warnings.push(format!(
+                "listening on {listen} with no [[key]]: anyone who reaches it can use the upstreams and their API keys; add keys, or listen on 127.0.0.1"
+            ));
+        }
+        for u in &upstreams {
+            if let Some(var) = &u.api_key_env
+                && env(var).is_none_or(|v| v.is_empty())
+            {
+                warnings.push(format!(
+                    "upstream `{}`: {var} is not set; its requests go without an API key",
+                    u.name
+                ));
+            }
+        }
         Ok(Config {
+            warnings,
             listen,
             ledger,
             log_prompts: raw.log_prompts,
@@ -600,11 +619,44 @@ impl Config {
     }
 }
 
-fn resolve_upstream(u: &RawUpstream, base: &Path, catalog: &Catalog) -> Result<Upstream, String> {
+fn resolve_upstream(
+    u: &RawUpstream,
+    base: &Path,
+    catalog: &Catalog,
+    warnings: &mut Vec<String>,
+) -> Result<Upstream, String> {
     if u.name.is_empty() || u.name.contains(char::is_whitespace) {
         return Err("name must be a non-empty word".into());
     }
-    let m = catalog.model(&u.model).map_err(|e| e.to_string())?;
+    // A model outside the catalog (a fine-tune, say) works when the file gives what the
+    // catalog would: its context window and, unless local, its prices.
+    let found = catalog.model(&u.model);
+    let priced = u.local || (u.input_usd_per_mtok.is_some() && u.output_usd_per_mtok.is_some());
+    let (id, m_tokenizer, m_api, m_window) = match &found {
+        Ok(m) => (
+            m.id.clone(),
+            m.tokenizer.clone(),
+            m.api.clone(),
+            m.context_window,
+        ),
+        Err(_) if u.context_window.is_some() && priced => {
+            warnings.push(format!(
+                "upstream `{}`: `{}` is not in the catalog; using the context window and prices given here, and o200k to count tokens",
+                u.name, u.model
+            ));
+            (u.model.clone(), None, None, None)
+        }
+        Err(e) => {
+            return Err(format!(
+                "{e}\n  hint: add it to the catalog (docs/CATALOG.md), or give context_window{} here",
+                if u.local {
+                    ""
+                } else {
+                    ", input_usd_per_mtok and output_usd_per_mtok"
+                }
+            ));
+        }
+    };
     let url = u.url.trim_end_matches('/').to_string();
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Err(format!(
@@ -614,7 +666,13 @@ fn resolve_upstream(u: &RawUpstream, base: &Path, catalog: &Catalog) -> Result<U
     }
     url.parse::<hyper::Uri>()
         .map_err(|e| format!("url `{}`: {e}", u.url))?;
-    let (tokenizer, tokenizer_exact) = match (&u.tokenizer, &m.tokenizer) {
+    if !url.ends_with("/v1") {
+        warnings.push(format!(
+            "upstream `{}`: url `{url}` does not end in /v1, where OpenAI-compatible servers usually answer (http://HOST:PORT/v1)",
+            u.name
+        ));
+    }
+    let (tokenizer, tokenizer_exact) = match (&u.tokenizer, &m_tokenizer) {
         (Some(t), _) => {
             let p = Path::new(t);
             let t = if (t.ends_with(".json") || t.ends_with(".gguf")) && p.is_relative() {
@@ -627,7 +685,7 @@ fn resolve_upstream(u: &RawUpstream, base: &Path, catalog: &Catalog) -> Result<U
         (None, Some(t)) => (t.clone(), true),
         (None, None) => ("o200k".to_string(), false),
     };
-    let (mut input, mut output, mut source) = match (&m.api, u.local) {
+    let (mut input, mut output, mut source) = match (&m_api, u.local) {
         (Some(p), false) => (
             p.input_usd_per_mtok,
             p.output_usd_per_mtok,
@@ -666,12 +724,12 @@ fn resolve_upstream(u: &RawUpstream, base: &Path, catalog: &Catalog) -> Result<U
     }
     Ok(Upstream {
         name: u.name.clone(),
-        model: m.id.clone(),
-        upstream_model: u.upstream_model.clone().unwrap_or_else(|| m.id.clone()),
+        upstream_model: u.upstream_model.clone().unwrap_or_else(|| id.clone()),
+        model: id,
         url,
         local: u.local,
         api_key_env: u.api_key_env.clone(),
-        context_window: u.context_window.or(m.context_window),
+        context_window: u.context_window.or(m_window),
         tokenizer,
         tokenizer_exact,
         input_usd_per_mtok: input,
@@ -710,6 +768,10 @@ mod tests {
     #[test]
     fn the_minimal_form_resolves_against_the_catalog() {
         let c = parse(EXAMPLE).unwrap();
+        assert_eq!(
+            c.warnings,
+            vec!["upstream `large`: LARGE_API_KEY is not set; its requests go without an API key"]
+        );
         assert_eq!(c.upstreams.len(), 2);
         assert_eq!(c.default, 0);
         assert_eq!(c.privacy, Privacy::LocalOnly);
@@ -788,6 +850,38 @@ mod tests {
         assert!(e.contains("same upstream"), "{e}");
         let e = parse(&format!("{EXAMPLE}\n[cascade]\nmin_mean_logprob = 2.0")).unwrap_err();
         assert!(e.contains("0 or below"), "{e}");
+    }
+
+    #[test]
+    fn models_outside_the_catalog_need_a_window_and_prices() {
+        let own = EXAMPLE.replace("llama-3.1-70b", "acme-ft-7b");
+        let e = parse(&own).unwrap_err();
+        assert!(e.contains("context_window, input_usd_per_mtok"), "{e}");
+        let c = parse(&own.replace(
+            "api_key_env",
+            "context_window = 32768\ninput_usd_per_mtok = 1.0\noutput_usd_per_mtok = 2.0\napi_key_env",
+        ))
+        .unwrap();
+        assert_eq!(c.upstreams[1].context_window, Some(32768));
+        assert!(c.warnings.iter().any(|w| w.contains("not in the catalog")));
+        let c = parse(
+            &format!(
+                "listen = \"0.0.0.0:8090\"\n{}",
+                &EXAMPLE[EXAMPLE.find('\n').unwrap()..]
+            )
+            .replace("/v1\"\nlocal", "\"\nlocal"),
+        )
+        .unwrap();
+        assert!(
+            c.warnings.iter().any(|w| w.contains("no [[key]]")),
+            "{:?}",
+            c.warnings
+        );
+        assert!(
+            c.warnings.iter().any(|w| w.contains("does not end in /v1")),
+            "{:?}",
+            c.warnings
+        );
     }
 
     #[test]

@@ -203,6 +203,10 @@ pub fn threshold_for_share(scores: &[f64], share: f64) -> f64 {
         // Scores are probabilities: 2 is above all of them (and, unlike infinity, JSON).
         return 2.0;
     }
+    if share >= 1.0 {
+        // Every request, including new ones that score below every calibration score.
+        return -1.0;
+    }
     let mut s = scores.to_vec();
     s.sort_by(|a, b| b.total_cmp(a));
     let k = ((share * s.len() as f64).round() as usize).clamp(1, s.len());
@@ -253,7 +257,8 @@ mod tests {
     fn thresholds_follow_quantiles_and_files_round_trip() {
         let s = [0.9, 0.1, 0.5, 0.7];
         assert_eq!(threshold_for_share(&s, 0.5), 0.7);
-        assert_eq!(threshold_for_share(&s, 1.0), 0.1);
+        assert_eq!(threshold_for_share(&s, 1.0), -1.0);
+        assert_eq!(threshold_for_share(&s, 0.99), 0.1);
         assert!(threshold_for_share(&s, 0.0) > 1.0);
         let m = DifficultyModel::train("t", &data(30, 0));
         let dir = tempfile::tempdir().unwrap();

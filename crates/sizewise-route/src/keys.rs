@@ -102,6 +102,10 @@ impl KeyState {
         let Some(budget) = self.key.budget_usd else {
             return Ok(());
         };
+        // Zero-cost calls stay allowed when the budget is spent (or was lowered below it).
+        if usd <= 0.0 {
+            return Ok(());
+        }
         let mut g = self.lock();
         let left = budget - g.spent - g.reserved;
         if usd <= left {

@@ -12,8 +12,26 @@ use prometheus_client::registry::Registry;
 type Labels = Vec<(&'static str, String)>;
 type HistogramFamily = Family<Labels, Histogram, fn() -> Histogram>;
 
+/// Totals since the gateway started, for its exit summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Totals {
+    /// Completion requests.
+    pub requests: u64,
+    /// Answered.
+    pub ok: u64,
+    /// Failed upstream (after fallbacks) or mid-stream.
+    pub errors: u64,
+    /// Refused by the gateway (key, rate, budget, privacy, size, unknown model).
+    pub rejected: u64,
+    /// USD spent.
+    pub cost_usd: f64,
+    /// USD the always-large upstream would have cost for the same answers.
+    pub large_cost_usd: f64,
+}
+
 /// Every metric the gateway keeps.
 pub struct Metrics {
+    totals: std::sync::Mutex<Totals>,
     registry: Registry,
     requests: Family<Labels, Counter>,
     decisions: Family<Labels, Counter>,
@@ -68,7 +86,7 @@ impl Metrics {
         );
         registry.register(
             "fallbacks",
-            "Upstream failures before the first byte that sent the request on to the next upstream",
+            "Upstream failures before the first byte (each sends the request on to the next allowed upstream, when there is one) and cascade escalations",
             fallbacks.clone(),
         );
         registry.register(
@@ -98,6 +116,7 @@ impl Metrics {
             total.clone(),
         );
         Metrics {
+            totals: std::sync::Mutex::new(Totals::default()),
             registry,
             requests,
             decisions,
@@ -134,8 +153,24 @@ impl Metrics {
             .inc();
     }
 
+    /// Totals since start.
+    pub fn totals(&self) -> Totals {
+        *self.totals.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Records one finished request.
     pub fn finished(&self, row: &crate::ledger::Row) {
+        {
+            let mut t = self.totals.lock().unwrap_or_else(|p| p.into_inner());
+            t.requests += 1;
+            match row.outcome.as_str() {
+                "ok" => t.ok += 1,
+                "rejected" => t.rejected += 1,
+                _ => t.errors += 1,
+            }
+            t.cost_usd += row.cost_usd;
+            t.large_cost_usd += row.large_cost_usd;
+        }
         let up = if row.route.is_empty() {
             "none"
         } else {

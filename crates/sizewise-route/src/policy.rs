@@ -25,6 +25,9 @@ pub struct RequestInfo {
     pub task: Option<String>,
     /// `max_tokens` (or `max_completion_tokens`) when the client set it.
     pub max_tokens: Option<u64>,
+    /// Every other string of the request that may carry user data (tool-call arguments,
+    /// names, `user`, metadata), scanned for personal data only.
+    pub other_text: String,
 }
 
 /// Where a request goes.
@@ -146,10 +149,15 @@ pub fn decide(cfg: &Config, counters: &Counters, info: &RequestInfo) -> Result<D
 
     // Hard constraint 1: personal data.
     // `first` reads clean text once (a few µs for 2 KB); only a hit pays for the full scan.
-    let pii: Vec<PiiKind> = if cfg.privacy == Privacy::Off || privacy::first(&info.text).is_none() {
+    let pii: Vec<PiiKind> = if cfg.privacy == Privacy::Off {
         Vec::new()
     } else {
-        let mut kinds: Vec<PiiKind> = privacy::scan(&info.text).iter().map(|f| f.kind).collect();
+        let mut kinds: Vec<PiiKind> = [info.text.as_str(), info.other_text.as_str()]
+            .iter()
+            .filter(|t| privacy::first(t).is_some())
+            .flat_map(|t| privacy::scan(t))
+            .map(|f| f.kind)
+            .collect();
         kinds.sort_unstable();
         kinds.dedup();
         kinds
@@ -227,8 +235,13 @@ pub fn decide(cfg: &Config, counters: &Counters, info: &RequestInfo) -> Result<D
         fits
     });
     if allowed.is_empty() {
+        let earlier = if why.is_empty() {
+            String::new()
+        } else {
+            format!(" (after {})", why.join("; "))
+        };
         return Err(Refusal::Context(format!(
-            "the request fits no upstream's context window: {}; shorten the prompt or lower max_tokens",
+            "the request fits no allowed upstream's context window{earlier}: {}; shorten the prompt or lower max_tokens",
             misfits.join("; ")
         )));
     }

@@ -206,11 +206,15 @@ const BEARER: &str = r"(?-u:\b)[Bb]earer[ \t]+[A-Za-z0-9._~+/=\-]{20,}";
 
 /// `password=...`, `"api_key": "..."`, `senha: ...`; only the value is
 /// reported, so redaction keeps the name. The value never starts with `[`
-/// (a placeholder) or `<` (a template like `<your-key>`).
+/// (a placeholder) or `<` (a template like `<your-key>`). Passwords are often
+/// short (`senha: 123456`), so 4 characters make one; keys and tokens need 8.
 const ASSIGNMENT: &str = concat!(
-    r"(?i-u:pass(?:word|wd|phrase)|senha|secret(?:[_\-]?access)?(?:[_\-]?key)?",
+    r"(?:(?i-u:pass(?:word|wd|phrase)|senha)",
+    r#"["']?[ \t]*[:=][ \t]*["']?[^\s"'\[\]<>]{4,}"#,
+    r"|(?i-u:secret(?:[_\-]?access)?(?:[_\-]?key)?",
     r"|api[_\-]?key|access[_\-]?key|private[_\-]?key|token)",
     r#"["']?[ \t]*[:=][ \t]*["']?[^\s"'\[\]<>]{8,}"#,
+    r")",
 );
 
 /// The regex for a fixed digit shape; digit-led shapes need an ASCII word
@@ -1002,6 +1006,8 @@ mod tests {
             ("DB_PASSWORD=supersecret", "supersecret"),
             ("\"api_key\": \"abcd1234efgh\"", "abcd1234efgh"),
             ("senha: Mudar@123", "Mudar@123"),
+            ("password=hunter2", "hunter2"),
+            ("senha: 123456", "123456"),
             ("https://x.io/cb?token=abcdef123456&a=1", "abcdef123456&a=1"),
         ] {
             assert_one(text, PiiKind::Secret, part);

@@ -102,6 +102,21 @@ pub fn parse(kind: Kind, body: &[u8], task_header: Option<&str>) -> Result<Parse
                 .ok_or("`max_tokens` must be a positive integer")?,
         ),
     };
+    let mut other_text = String::new();
+    for (k, v) in &body {
+        if !UNSCANNED.contains(&k.as_str()) && k != "messages" && k != "prompt" {
+            collect_strings(v, &mut other_text);
+        }
+    }
+    if let Some(Value::Array(msgs)) = body.get("messages") {
+        for m in msgs.iter().filter_map(Value::as_object) {
+            for (k, v) in m {
+                if k != "content" && !UNSCANNED.contains(&k.as_str()) {
+                    collect_strings(v, &mut other_text);
+                }
+            }
+        }
+    }
     let task = task_header
         .map(str::to_string)
         .or_else(|| {
@@ -118,11 +133,48 @@ pub fn parse(kind: Kind, body: &[u8], task_header: Option<&str>) -> Result<Parse
             messages,
             task,
             max_tokens,
+            other_text,
         },
         body,
         stream,
         include_usage,
     })
+}
+
+/// Fields that hold no user data: names of things, and the application's own schemas.
+const UNSCANNED: &[&str] = &[
+    "model",
+    "role",
+    "type",
+    "tools",
+    "response_format",
+    "tool_choice",
+];
+
+/// Every string inside `v` (object keys excluded), one per line.
+fn collect_strings(v: &Value, out: &mut String) {
+    match v {
+        Value::String(s) => push_line(out, s),
+        Value::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
+        Value::Object(o) => o
+            .iter()
+            .filter(|(k, _)| !UNSCANNED.contains(&k.as_str()))
+            .for_each(|(_, x)| collect_strings(x, out)),
+        _ => {}
+    }
+}
+
+/// Replaces personal data in every string inside `v` but the unscanned fields.
+fn redact_strings(v: &mut Value) {
+    match v {
+        Value::String(s) if privacy::first(s).is_some() => *s = privacy::redact(s).0,
+        Value::Array(a) => a.iter_mut().for_each(redact_strings),
+        Value::Object(o) => o
+            .iter_mut()
+            .filter(|(k, _)| !UNSCANNED.contains(&k.as_str()))
+            .for_each(|(_, x)| redact_strings(x)),
+        _ => {}
+    }
 }
 
 fn push_line(text: &mut String, s: &str) {
@@ -195,31 +247,12 @@ pub fn upstream_body(p: &Parsed, w: Rewrite<'_>) -> Bytes {
         }
     }
     if w.redact {
-        if let Some(Value::Array(msgs)) = b.get_mut("messages") {
-            for m in msgs {
-                match m.get_mut("content") {
-                    Some(Value::String(s)) => *s = privacy::redact(s).0,
-                    Some(Value::Array(parts)) => {
-                        for part in parts {
-                            if let Some(Value::String(s)) = part.get_mut("text") {
-                                *s = privacy::redact(s).0;
-                            }
-                        }
-                    }
-                    _ => {}
-                }
+        // Every string the user wrote: message contents, tool-call arguments, names,
+        // `user`, metadata; not the model, roles, or the application's tool schemas.
+        for (k, v) in b.iter_mut() {
+            if !UNSCANNED.contains(&k.as_str()) {
+                redact_strings(v);
             }
-        }
-        match b.get_mut("prompt") {
-            Some(Value::String(s)) => *s = privacy::redact(s).0,
-            Some(Value::Array(parts)) => {
-                for part in parts {
-                    if let Value::String(s) = part {
-                        *s = privacy::redact(s).0;
-                    }
-                }
-            }
-            _ => {}
         }
     }
     Bytes::from(serde_json::to_vec(&Value::Object(b)).unwrap_or_default())
@@ -455,6 +488,41 @@ mod tests {
         assert_eq!(v["stream_options"]["include_usage"], true);
         assert_eq!(v["max_tokens"], 5);
         assert!(v.get("metadata").is_none());
+    }
+
+    #[test]
+    fn personal_data_outside_message_text_is_seen_and_redacted() {
+        let p = parse(
+            Kind::Chat,
+            br#"{"model":"auto","user":"ana@example.com","messages":[{"role":"assistant","content":null,
+                "tool_calls":[{"type":"function","function":{"name":"lookup","arguments":"{\"cpf\":\"529.982.247-25\"}"}}]}],
+                "tools":[{"type":"function","function":{"name":"lookup","description":"mail x@y.com"}}]}"#,
+            None,
+        )
+        .unwrap();
+        assert!(p.info.other_text.contains("ana@example.com"));
+        assert!(p.info.other_text.contains("529.982.247-25"));
+        assert!(
+            !p.info.other_text.contains("x@y.com"),
+            "tool schemas are the application's"
+        );
+        let b = upstream_body(
+            &p,
+            Rewrite {
+                model: "m",
+                redact: true,
+                max_tokens: None,
+                stream_usage: false,
+                whole: false,
+                logprobs: false,
+            },
+        );
+        let text = String::from_utf8(b.to_vec()).unwrap();
+        assert!(
+            !text.contains("ana@example.com") && !text.contains("529.982.247-25"),
+            "{text}"
+        );
+        assert!(text.contains("[CPF]") && text.contains("x@y.com"), "{text}");
     }
 
     #[test]

@@ -94,9 +94,9 @@ impl Gateway {
             0.0,
         );
         let counters = Counters::new(&cfg);
-        let mut warnings = counters.preload(&cfg);
-        let (auth, missing) = auth_headers(&cfg);
-        warnings.extend(missing);
+        let mut warnings = cfg.warnings.clone();
+        warnings.extend(counters.preload(&cfg));
+        let auth = auth_headers(&cfg);
         let client = build_client()?;
         let boot = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -154,7 +154,9 @@ impl Gateway {
     /// Reserves `usd` against `key`'s budget; false when the budget cannot cover it.
     async fn reserve(&self, key: &KeyState, usd: f64) -> Result<bool, String> {
         match (&self.ledger, key.key.budget_usd) {
+            // Zero-cost upstreams stay callable when the budget is spent.
             (_, None) => Ok(true),
+            (_, Some(_)) if usd <= 0.0 => Ok(true),
             (Ledger::Postgres(pg), Some(b)) => pg.reserve(&key.key.name, usd, b).await,
             (Ledger::Sqlite(_), Some(_)) => Ok(key.reserve(usd).is_ok()),
         }
@@ -176,39 +178,29 @@ impl Gateway {
         }
     }
 
+    /// Totals since start.
+    pub fn totals(&self) -> crate::metrics::Totals {
+        self.metrics.totals()
+    }
+
     /// Key state by name (for tests and reports).
     pub fn key_left(&self, name: &str) -> Option<f64> {
         self.keys.iter().find(|k| k.key.name == name)?.left()
     }
 }
 
-/// Each upstream's `Authorization` header from its `api_key_env`, and a warning for each
-/// variable that is not set.
-pub(crate) fn auth_headers(cfg: &Config) -> (Vec<Option<HeaderValue>>, Vec<String>) {
-    let mut warnings = Vec::new();
-    let mut auth = Vec::new();
-    for u in &cfg.upstreams {
-        let v = match &u.api_key_env {
-            None => None,
-            Some(var) => match std::env::var(var) {
-                Ok(k) if !k.is_empty() => HeaderValue::from_str(&format!("Bearer {k}"))
-                    .map(|mut h| {
-                        h.set_sensitive(true);
-                        h
-                    })
-                    .ok(),
-                _ => {
-                    warnings.push(format!(
-                        "upstream `{}`: {var} is not set; its requests go without an API key",
-                        u.name
-                    ));
-                    None
-                }
-            },
-        };
-        auth.push(v);
-    }
-    (auth, warnings)
+/// Each upstream's `Authorization` header from its `api_key_env` (none when the variable is
+/// not set, which the configuration already warned about).
+pub(crate) fn auth_headers(cfg: &Config) -> Vec<Option<HeaderValue>> {
+    cfg.upstreams
+        .iter()
+        .map(|u| {
+            let key = std::env::var(u.api_key_env.as_ref()?).ok()?;
+            let mut h = HeaderValue::from_str(&format!("Bearer {key}")).ok()?;
+            h.set_sensitive(true);
+            (!key.is_empty()).then_some(h)
+        })
+        .collect()
 }
 
 /// The pooled HTTP/1.1 client to upstreams: plain or TLS (ring, Mozilla's roots),
@@ -238,16 +230,12 @@ pub struct Asker {
 }
 
 impl Asker {
-    /// A client for `cfg`'s upstreams, and warnings about missing keys.
-    pub fn new(cfg: &Config) -> Result<(Asker, Vec<String>), RouteError> {
-        let (auth, warnings) = auth_headers(cfg);
-        Ok((
-            Asker {
-                client: build_client()?,
-                auth,
-            },
-            warnings,
-        ))
+    /// A client for `cfg`'s upstreams.
+    pub fn new(cfg: &Config) -> Result<Asker, RouteError> {
+        Ok(Asker {
+            client: build_client()?,
+            auth: auth_headers(cfg),
+        })
     }
 
     /// Sends chat `body` (its `model` replaced by the upstream's) to upstream `ui` without
@@ -293,10 +281,11 @@ pub(crate) async fn call_whole(
         req.headers_mut().insert(header::AUTHORIZATION, a);
     }
     let sent = Instant::now();
-    let first_byte = Duration::from_secs_f64(up.first_byte_timeout_s);
-    let resp = tokio::time::timeout(first_byte, client.request(req))
+    // A whole answer's head comes when the answer is done: the whole-answer limit applies.
+    let whole = Duration::from_secs_f64(up.timeout_s);
+    let resp = tokio::time::timeout(whole, client.request(req))
         .await
-        .map_err(|_| format!("no answer within {:.1} s", up.first_byte_timeout_s))?
+        .map_err(|_| format!("no answer within {:.0} s", up.timeout_s))?
         .map_err(|e| format!("cannot reach {}: {}", up.url, error_chain(&e)))?;
     let status = resp.status();
     let left = Duration::from_secs_f64(up.timeout_s).saturating_sub(sent.elapsed());
@@ -695,8 +684,10 @@ async fn forward(
                 .collect();
             if cfg.on_budget == OnBudget::Small && !free.is_empty() {
                 reason = format!(
-                    "budget: key `{}` has US${left:.4} left, sent to a zero-cost upstream",
-                    key.key.name
+                    "budget: key `{}` has US${left:.4} left, less than this request may cost on {} (US${:.4}), sent to a zero-cost upstream",
+                    key.key.name,
+                    first.name,
+                    first.cost(prompt_bound, out_bound)
                 );
                 order = free;
             } else {
@@ -849,7 +840,10 @@ async fn forward(
         .iter()
         .map(|f| format!("{}: {}", f.upstream, f.message))
         .collect();
-    let m = format!("every upstream failed: {}", detail.join("; "));
+    let m = format!(
+        "every upstream failed: {} (the policy: {reason})",
+        detail.join("; ")
+    );
     ctx.row.tried = format!(
         "{asked_first}{}",
         failures
@@ -858,15 +852,22 @@ async fn forward(
             .collect::<Vec<_>>()
             .join(",")
     );
-    ctx.row.reason = reason;
+    ctx.row.reason = reason.clone();
     ctx.row.outcome = "error".into();
     ctx.row.error = m.clone();
     ctx.row.overhead_ms = ms(pre_upstream);
-    let r = error(
+    let mut r = error(
         StatusCode::BAD_GATEWAY,
         "upstream_error",
         "all_upstreams_failed",
         &m,
+    );
+    let tried = ctx.row.tried.clone();
+    route_headers(
+        &mut r,
+        &tried,
+        &with_failures(&reason, &failures),
+        pre_upstream,
     );
     finish(ctx, r).await
 }
@@ -994,9 +995,16 @@ impl Attempt<'_> {
         let sent = Instant::now();
         let deadline = sent + Duration::from_secs_f64(up.timeout_s);
         let first_byte = Duration::from_secs_f64(up.first_byte_timeout_s);
-        let resp = match tokio::time::timeout(first_byte, gw.client.request(req)).await {
+        // A stream's head comes at once; a whole answer's only when it is done, so only the
+        // whole-answer limit applies to it.
+        let head_limit = if self.parsed.stream {
+            first_byte
+        } else {
+            Duration::from_secs_f64(up.timeout_s)
+        };
+        let resp = match tokio::time::timeout(head_limit, gw.client.request(req)).await {
             Err(_) => {
-                let m = format!("no answer within {:.1} s", up.first_byte_timeout_s);
+                let m = format!("no answer within {:.1} s", head_limit.as_secs_f64());
                 return Err((ctx, m));
             }
             Ok(Err(e)) => {
@@ -1006,9 +1014,12 @@ impl Attempt<'_> {
             Ok(Ok(r)) => r,
         };
         let status = resp.status();
+        // 404 too: the upstream's URL or model name is wrong, which the next upstream can
+        // make up for; other 4xx are about the request itself and go to the client.
         if status.is_server_error()
             || status == StatusCode::TOO_MANY_REQUESTS
             || status == StatusCode::REQUEST_TIMEOUT
+            || status == StatusCode::NOT_FOUND
         {
             let text = short_body(resp.into_body()).await;
             return Err((ctx, format!("HTTP {}: {text}", status.as_u16())));

@@ -155,7 +155,24 @@ pub fn route(catalog: &Catalog, args: RouteArgs) -> anyhow::Result<()> {
         out.flush()?;
         drop(out);
         let gateway = Arc::new(gateway);
-        sizewise_route::serve(gateway, listener, crate::cmd_simulate::stop_signal()).await;
+        sizewise_route::serve(gateway.clone(), listener, crate::cmd_simulate::stop_signal()).await;
+        let t = gateway.totals();
+        let mut out = std::io::stdout().lock();
+        if args.json {
+            writeln!(out, "{}", json!({"totals": t}))?;
+        } else {
+            writeln!(
+                out,
+                "served {} requests: {} answered, {} failed, {} refused; US${:.4} spent, US${:.4} saved against always-{}",
+                t.requests,
+                t.ok,
+                t.errors,
+                t.rejected,
+                t.cost_usd,
+                t.large_cost_usd - t.cost_usd,
+                cfg.upstreams[cfg.large].name
+            )?;
+        }
         anyhow::Ok(())
     })
 }
@@ -214,6 +231,12 @@ fn print_check(cfg: &Config, as_json: bool) -> anyhow::Result<()> {
         "rules": rules,
         "keys": cfg.keys.iter().map(|k| json!({"name": k.name, "budget_usd": k.budget_usd,
             "requests_per_minute": k.requests_per_minute})).collect::<Vec<_>>(),
+        "difficulty": cfg.difficulty.as_ref().map(|d| json!({"threshold": d.threshold,
+            "large_share": d.share, "to": cfg.upstreams[d.to].name})),
+        "cascade": cfg.cascade.as_ref().map(|c| json!({"from": cfg.upstreams[c.from].name,
+            "to": cfg.upstreams[c.to].name,
+            "checks": c.checks.iter().map(|k| k.as_str()).collect::<Vec<_>>()})),
+        "warnings": cfg.warnings,
     });
     let mut out = std::io::stdout().lock();
     if as_json {
@@ -245,6 +268,45 @@ fn print_check(cfg: &Config, as_json: bool) -> anyhow::Result<()> {
         cfg.upstreams[cfg.default].name,
         cfg.upstreams[cfg.large].name
     )?;
+    if let Some(d) = &cfg.difficulty {
+        writeln!(
+            out,
+            "  difficulty score ({}): prompts scoring >= {:.3} go to `{}` (calibrated for {:.0}% of requests)",
+            d.model.trained_on,
+            d.threshold,
+            cfg.upstreams[d.to].name,
+            d.share * 100.0
+        )?;
+    }
+    if let Some(c) = &cfg.cascade {
+        let checks: Vec<&str> = c.checks.iter().map(|k| k.as_str()).collect();
+        writeln!(
+            out,
+            "  cascade: `{}` answers first; escalated to `{}` when a check fails ({})",
+            cfg.upstreams[c.from].name,
+            cfg.upstreams[c.to].name,
+            checks.join(", ")
+        )?;
+    }
+    for k in &cfg.keys {
+        writeln!(
+            out,
+            "  key `{}`: budget {}, {}",
+            k.name,
+            k.budget_usd
+                .map_or("unlimited".into(), |b| format!("US${b}")),
+            k.requests_per_minute
+                .map_or("no rate limit".into(), |r| format!(
+                    "{r} requests per minute"
+                ))
+        )?;
+    }
+    if cfg.keys.is_empty() {
+        writeln!(out, "  no [[key]]: requests need no key")?;
+    }
     writeln!(out, "  ledger {}", cfg.ledger.describe())?;
+    for w in &cfg.warnings {
+        writeln!(out, "warning: {w}")?;
+    }
     Ok(())
 }

@@ -23,7 +23,7 @@ pub struct RouteEvalArgs {
     /// the dearest upstream) the large one.
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: PathBuf,
-    /// A built-in suite (`sizewise eval --list`) or a suite file.
+    /// A built-in suite (`sizewise eval list` shows them) or a suite file.
     #[arg(long, short = 's')]
     pub suite: String,
     /// Use only the first N items.
@@ -88,8 +88,8 @@ fn policy_text(body: &Value) -> String {
         .unwrap_or_default()
 }
 
-/// Whether item `id` falls in the training part.
-fn in_train(id: &str, seed: u64, share: f64) -> bool {
+/// A seeded hash of item `id`, to order items for the train/test split.
+fn split_rank(id: &str, seed: u64) -> u64 {
     let mut h = 0xcbf2_9ce4_8422_2325u64 ^ seed;
     for b in id.bytes() {
         h ^= u64::from(b);
@@ -98,8 +98,7 @@ fn in_train(id: &str, seed: u64, share: f64) -> bool {
     // FNV's high bits barely move with the last bytes: finish with SplitMix64's mixer.
     h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    h ^= h >> 31;
-    ((h >> 11) as f64 / (1u64 << 53) as f64) < share
+    h ^ (h >> 31)
 }
 
 /// Runs `sizewise route eval`.
@@ -127,8 +126,8 @@ pub fn route_eval(catalog: &Catalog, args: RouteEvalArgs) -> anyhow::Result<()> 
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let (asker, warnings) = rt.block_on(async { sizewise_route::Asker::new(&cfg) })?;
-    for w in warnings {
+    let asker = rt.block_on(async { sizewise_route::Asker::new(&cfg) })?;
+    for w in &cfg.warnings {
         eprintln!("warning: {w}");
     }
     let bar = indicatif::ProgressBar::new(prompts.len() as u64 * 2);
@@ -190,8 +189,19 @@ pub fn route_eval(catalog: &Catalog, args: RouteEvalArgs) -> anyhow::Result<()> 
             small_usd: usd[0],
             large_usd: usd[1],
             messages: body["messages"].as_array().map_or(1, Vec::len),
-            train: in_train(&p.id, args.seed, args.train_share),
+            train: false,
         });
+    }
+    // Exactly round(share x items) items to learn from, chosen by the seed.
+    let mut ranked: Vec<(u64, usize)> = prompts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (split_rank(&p.id, args.seed), i))
+        .collect();
+    ranked.sort_unstable();
+    let n_train = (args.train_share * answered.len() as f64).round() as usize;
+    for &(_, i) in ranked.iter().take(n_train) {
+        answered[i].train = true;
     }
     let train: Vec<(String, bool)> = answered
         .iter()
@@ -243,8 +253,7 @@ pub fn route_eval(catalog: &Catalog, args: RouteEvalArgs) -> anyhow::Result<()> 
             requested: "auto".into(),
             text: a.text.clone(),
             messages: a.messages,
-            task: None,
-            max_tokens: None,
+            ..RequestInfo::default()
         };
         match policy::decide(&cfg, &counters, &info) {
             Ok(d) if d.order[0] == large => {
@@ -280,6 +289,7 @@ pub fn route_eval(catalog: &Catalog, args: RouteEvalArgs) -> anyhow::Result<()> 
         "test_items": test.len(),
         "curve": report,
         "policy": policy_point,
+        "better_than_random": report.apgr > 0.5 && report.large_quality > report.small_quality,
         "model_file": args.save_model.as_ref().map(|p| p.display().to_string()),
     });
     if args.json {
@@ -329,7 +339,7 @@ fn print_report(v: &Value, r: &CurveReport) -> anyhow::Result<()> {
     };
     writeln!(
         out,
-        "APGR {:.3} (random 0.500, oracle {:.3});  CPT(50%) {};  CPT(80%) {}",
+        "APGR {:.3} (a random split: 0.500; an oracle that sends large exactly the items small gets wrong: {:.3});  CPT(50%) {};  CPT(80%) {}",
         r.apgr,
         r.oracle_apgr,
         pct(r.cpt50),
@@ -347,6 +357,17 @@ fn print_report(v: &Value, r: &CurveReport) -> anyhow::Result<()> {
             Some(k) => format!(" ({k} items refused by the policy)"),
         }
     )?;
+    if r.large_quality > r.small_quality && r.apgr <= 0.5 {
+        writeln!(
+            out,
+            "warning: the difficulty score routes no better than a random split on these items; a random share of large calls would do as well"
+        )?;
+    } else if r.large_quality <= r.small_quality {
+        writeln!(
+            out,
+            "note: the large model is not better than the small one on this suite: routing cannot gain quality here"
+        )?;
+    }
     if let Some(f) = v["model_file"].as_str() {
         writeln!(
             out,

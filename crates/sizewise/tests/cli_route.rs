@@ -755,3 +755,88 @@ async fn two_replicas_on_one_postgres_ledger_share_a_budget_and_the_accounting()
         "{budget_spent} vs {spent}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_whole_answers_spent_budgets_and_data_outside_messages_are_handled() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sim(dir.path(), &[]);
+    // 400 tokens at 2 ms: a whole answer takes 0.8 s, longer than the 0.3 s first-byte limit.
+    let mut slow = sizewise(dir.path());
+    slow.args([
+        "simulate",
+        "sim",
+        "--ttft-ms",
+        "0",
+        "--tpot-ms",
+        "2",
+        "--port",
+        "0",
+        "--json",
+    ]);
+    let l = Server::spawn(slow);
+    let hash = sizewise_route::keys::hex(&sizewise_route::keys::hash_key("sk-spent"));
+    let cfg = write_config(
+        dir.path(),
+        &s.url,
+        &l.url,
+        "",
+        &format!("[[key]]\nname = \"spent\"\nsha256 = \"{hash}\"\nbudget_usd = 0.0"),
+    )
+    .to_string_lossy()
+    .to_string();
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "url = \"".to_string().as_str(),
+        "first_byte_timeout_s = 0.3\nurl = \"",
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let gw = start_gateway(dir.path(), Path::new(&cfg));
+    let url = format!("{}/chat/completions", gw.url);
+    let c = client();
+
+    let mut body = chat("hello");
+    body["model"] = json!("large");
+    body["max_tokens"] = json!(400);
+    let r = c
+        .post(&url)
+        .bearer_auth("sk-spent")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429, "large costs money and the budget is 0");
+    // The zero-cost local upstream stays callable with a spent budget, and a whole answer
+    // may take longer than the first-byte limit.
+    let mut body = chat("hello");
+    body["max_tokens"] = json!(400);
+    let r = c
+        .post(&url)
+        .bearer_auth("sk-spent")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "x-sizewise-route"), "small");
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["usage"]["completion_tokens"], 400);
+
+    // Personal data in a tool call's arguments or in `user` counts as much as in the text.
+    let body = json!({"model": "auto", "user": "ana@example.com", "messages": [
+        {"role": "user", "content": "prove it"},
+        {"role": "assistant", "content": null, "tool_calls": [{"id": "1", "type": "function",
+            "function": {"name": "lookup", "arguments": "{\"cpf\": \"529.982.247-25\"}"}}]},
+        {"role": "tool", "tool_call_id": "1", "content": "ok"}]});
+    let mut pinned = body.clone();
+    pinned["model"] = json!("large");
+    let r = c
+        .post(&url)
+        .bearer_auth("sk-spent")
+        .json(&pinned)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let e: Value = r.json().await.unwrap();
+    let m = e["error"]["message"].as_str().unwrap();
+    assert!(m.contains("cpf") && m.contains("email"), "{m}");
+}
