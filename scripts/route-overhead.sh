@@ -16,8 +16,8 @@ rounds=${3:-3}
 cargo build --release --locked -p sizewise --bin sizewise >&2
 bin=${CARGO_TARGET_DIR:-target}/release/sizewise
 scratch=$(mktemp -d)
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$scratch"; }
+# Servers start inside $(...), a subshell: their pids go to a file the cleanup reads.
+cleanup() { [ -f "$scratch/pids" ] && kill $(cat "$scratch/pids") 2>/dev/null; rm -rf "$scratch"; }
 trap cleanup EXIT
 export SIZEWISE_STORE=$scratch/runs.db
 unset SIZEWISE_CATALOG
@@ -26,7 +26,7 @@ unset SIZEWISE_CATALOG
 start() {
   local out=$1; shift
   "$bin" "$@" >"$out" 2>"$out.err" &
-  pids+=($!)
+  echo $! >>"$scratch/pids"
   for _ in $(seq 100); do
     if [ -s "$out" ]; then python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["url"])' "$out"; return; fi
     sleep 0.1

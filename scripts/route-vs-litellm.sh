@@ -21,8 +21,8 @@ duration=${2:-10s}
 cargo build --release --locked -p sizewise --bin sizewise >&2
 bin=${CARGO_TARGET_DIR:-target}/release/sizewise
 scratch=$(mktemp -d)
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$scratch"; }
+# Servers start inside $(...), a subshell: their pids go to a file the cleanup reads.
+cleanup() { [ -f "$scratch/pids" ] && kill $(cat "$scratch/pids") 2>/dev/null; rm -rf "$scratch"; }
 trap cleanup EXIT
 export SIZEWISE_STORE=$scratch/runs.db
 unset SIZEWISE_CATALOG
@@ -30,7 +30,7 @@ unset SIZEWISE_CATALOG
 start() {
   local out=$1; shift
   "$bin" "$@" >"$out" 2>"$out.err" &
-  pids+=($!)
+  echo $! >>"$scratch/pids"
   for _ in $(seq 100); do
     if [ -s "$out" ]; then python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["url"])' "$out"; return; fi
     sleep 0.1
@@ -71,7 +71,7 @@ EOF
   LITELLM_MASTER_KEY=$key LITELLM_LOG=ERROR LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_TELEMETRY=False \
     "$LITELLM" --config "$scratch/litellm.yaml" --host 127.0.0.1 --port "$port" \
     --num_workers "${LITELLM_WORKERS:-1}" >"$scratch/litellm.log" 2>&1 &
-  pids+=($!)
+  echo $! >>"$scratch/pids"
   for _ in $(seq 600); do
     curl -sf "http://127.0.0.1:$port/health/liveliness" >/dev/null 2>&1 && break
     sleep 0.2
