@@ -6,6 +6,7 @@
 # Runs in a scratch config and store; the files take about 1.5 GB while it runs.
 #
 #   scripts/row-length.sh [PROMPT_TOKENS=256] [OUTPUT_TOKENS=64] [REPETITIONS=3]
+#   ROW_TYPES="q4_k_m q8_0" scripts/row-length.sh    # other precisions (default: q4_1 q4_0)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +15,7 @@ output=${2:-64}
 reps=${3:-3}
 . scripts/local-scratch.sh
 models=(smollm2-135m qwen2.5-0.5b llama-3.2-1b)
-types=(q4_1 q4_0)
+read -r -a types <<<"${ROW_TYPES:-q4_1 q4_0}"
 for m in "${models[@]}"; do
   for p in "${types[@]}"; do
     echo "synth + bench $m $p" >&2
@@ -25,16 +26,16 @@ for m in "${models[@]}"; do
   done
 done
 
-python3 - "$scratch" <<'PY'
+python3 - "$scratch" "${types[@]}" <<'PY'
 import json, os, sys
-d = sys.argv[1]
+d, types = sys.argv[1], sys.argv[2:]
 probe = json.load(open(os.path.join(d, "probe.json")))
 one = probe["matmul"]["single_thread"]["flops_per_s"]
 print(f"probe: f32 matmul {one / 1e9:.1f} GFLOP/s on one thread\n")
 print("| file (synthetic) | decode measured (tokens/s) | estimate | estimate / measured |")
 print("|---|---|---|---|")
 for m in ["smollm2-135m", "qwen2.5-0.5b", "llama-3.2-1b"]:
-    for p in ["q4_1", "q4_0"]:
+    for p in types:
         v = json.load(open(os.path.join(d, f"{m}.{p}.json")))
         meas = v["decode_tokens_per_s"]
         est = v["estimate"].get("decode_tokens_per_s") or 0.0

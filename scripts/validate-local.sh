@@ -3,10 +3,11 @@
 # `sizewise probe`, then `bench --gguf` on Gemma 3 270M Q4_K_M (which writes the calibration),
 # SmolLM2-135M Q4_1, and synthetic Qwen2.5-0.5B and Llama 3.2 1B Q4_K_M files (`sizewise
 # synth`; the Llama one also with --no-mmap), each measured with the estimate before calibration and after calibrating on
-# Gemma 3 270M. Prints the Markdown table. Runs in a scratch config and store, so your own
+# Gemma 3 270M (or the model CALIBRATE_ON names). Prints the Markdown table. Runs in a scratch config and store, so your own
 # `local` hardware entry and calibration are left alone.
 #
 #   scripts/validate-local.sh [PROMPT_TOKENS=256] [OUTPUT_TOKENS=64] [REPETITIONS=3]
+#   CALIBRATE_ON=llama scripts/validate-local.sh       # calibrate on another of the four
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,10 +31,22 @@ bench() { # FILE OUT [extra args]
   "$bin" bench --gguf "$file" --prompt-tokens "$prompt" --output-tokens "$output" \
     --repetitions "$reps" --json "$@" >"$out"
 }
-bench "$models/gemma-3-270m-q4_k_m.gguf" "$scratch/1.json"
-bench "$models/SmolLM2-135M-Instruct.Q4_1.gguf" "$scratch/2.json" --no-calibrate
-bench "$scratch/qwen2.5-0.5b.synth.gguf" "$scratch/3.json" --no-calibrate
-bench "$scratch/llama-3.2-1b.synth.gguf" "$scratch/4.json" --no-calibrate
+# The calibration model is benchmarked first, and writes the calibration; the others are
+# then measured beside the estimate before and after it. CALIBRATE_ON picks it: gemma
+# (default), smollm2, qwen or llama.
+files=("$models/gemma-3-270m-q4_k_m.gguf" "$models/SmolLM2-135M-Instruct.Q4_1.gguf"
+  "$scratch/qwen2.5-0.5b.synth.gguf" "$scratch/llama-3.2-1b.synth.gguf")
+case "${CALIBRATE_ON:-gemma}" in
+  gemma) first=0 ;; smollm2) first=1 ;; qwen) first=2 ;; llama) first=3 ;;
+  *) echo "CALIBRATE_ON must be gemma, smollm2, qwen or llama" >&2; exit 2 ;;
+esac
+n=1
+bench "${files[$first]}" "$scratch/$n.json"
+for i in 0 1 2 3; do
+  [ "$i" = "$first" ] && continue
+  n=$((n + 1))
+  bench "${files[$i]}" "$scratch/$n.json" --no-calibrate
+done
 # The same file read into memory: peak RSS without the mapped pages of repacked weights.
 bench "$scratch/llama-3.2-1b.synth.gguf" "$scratch/5.json" --no-calibrate --no-mmap
 
