@@ -60,6 +60,11 @@ CPT(x%), the share of large calls needed to recover x% of the gap. Thresholds ar
 on the training part only, so the realised share on the test part shows the drift a user
 would see.";
 
+/// How far above a random split's APGR (0.5) a score must be to count as better. On 100 test
+/// items (small right on 57%, large on 88%), a random score's APGR has a standard deviation
+/// of 0.058 (2,000 simulated splits): this is about two of them.
+const RANDOM_MARGIN: f64 = 0.1;
+
 /// Both answers to one item.
 struct Answered {
     text: String,
@@ -289,7 +294,7 @@ pub fn route_eval(catalog: &Catalog, args: RouteEvalArgs) -> anyhow::Result<()> 
         "test_items": test.len(),
         "curve": report,
         "policy": policy_point,
-        "better_than_random": report.apgr > 0.5 && report.large_quality > report.small_quality,
+        "better_than_random": report.apgr >= 0.5 + RANDOM_MARGIN && report.large_quality > report.small_quality,
         "model_file": args.save_model.as_ref().map(|p| p.display().to_string()),
     });
     if args.json {
@@ -357,10 +362,10 @@ fn print_report(v: &Value, r: &CurveReport) -> anyhow::Result<()> {
             Some(k) => format!(" ({k} items refused by the policy)"),
         }
     )?;
-    if r.large_quality > r.small_quality && r.apgr <= 0.5 {
+    if r.large_quality > r.small_quality && r.apgr < 0.5 + RANDOM_MARGIN {
         writeln!(
             out,
-            "warning: the difficulty score routes no better than a random split on these items; a random share of large calls would do as well"
+            "warning: the difficulty score is not clearly better than a random split on these items (APGR within {RANDOM_MARGIN} of 0.5); a random share of large calls would do about as well"
         )?;
     } else if r.large_quality <= r.small_quality {
         writeln!(
