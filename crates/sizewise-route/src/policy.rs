@@ -33,8 +33,12 @@ pub struct RequestInfo {
 /// Where a request goes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
-    /// Upstream indices to try in order; the first is the choice, the rest fallbacks.
+    /// Upstream indices to try in order; the first is the choice, the rest fallbacks (none
+    /// when `policy.fallback` is off).
     pub order: Vec<usize>,
+    /// Every upstream the hard constraints allow, in configuration order (the cascade may
+    /// escalate to any of them, fallbacks on or off).
+    pub allowed: Vec<usize>,
     /// Why the first was chosen (ASCII, for a header).
     pub reason: String,
     /// Personal data found in the prompt.
@@ -288,6 +292,7 @@ pub fn decide(cfg: &Config, counters: &Counters, info: &RequestInfo) -> Result<D
     Ok(Decision {
         prompt_tokens: counted[first],
         order,
+        allowed,
         reason,
         pii,
         redact,
@@ -389,6 +394,11 @@ mod tests {
         assert!(d.reason.contains("privacy: email"), "{}", d.reason);
         let d = decide(&c, &n, &info("auto", "prove this")).unwrap();
         assert_eq!(d.order, vec![1, 0]);
+        assert_eq!(d.allowed, vec![0, 1]);
+        let mut c2 = c.clone();
+        c2.fallback = false;
+        let d = decide(&c2, &n, &info("auto", "prove this")).unwrap();
+        assert_eq!((d.order, d.allowed), (vec![1], vec![0, 1]));
         assert_eq!(d.reason, "rule `hard questions`");
         let e = decide(&c, &n, &info("large", "mail ana@example.com")).unwrap_err();
         assert!(matches!(e, Refusal::Privacy(_)), "{e:?}");

@@ -677,7 +677,9 @@ async fn forward(
     if let Some(left) = left {
         let first = &cfg.upstreams[order[0]];
         if first.cost(prompt_bound, out_bound) > left {
-            let free: Vec<usize> = order
+            // Any allowed upstream that costs nothing, fallbacks on or off.
+            let free: Vec<usize> = decision
+                .allowed
                 .iter()
                 .copied()
                 .filter(|&i| cfg.upstreams[i].cost(prompt_bound, out_bound) == 0.0)
@@ -712,7 +714,7 @@ async fn forward(
         && kind == Kind::Chat
         && !decision.pinned
         && order.first() == Some(&c.from)
-        && order.contains(&c.to)
+        && decision.allowed.contains(&c.to)
     {
         let small = &cfg.upstreams[c.from];
         let reservation = if budgeted {
@@ -770,10 +772,13 @@ async fn forward(
                     );
                     ctx.wasted_usd += cost;
                     asked_first = format!("{},", small.name);
-                    // The large upstream first, the others after, the small one last again.
+                    // The large upstream first; with fallbacks on, the others after and the
+                    // small one last again.
                     let mut next = vec![c.to];
-                    next.extend(order.iter().copied().filter(|&i| i != c.to && i != c.from));
-                    next.push(c.from);
+                    if cfg.fallback {
+                        next.extend(order.iter().copied().filter(|&i| i != c.to && i != c.from));
+                        next.push(c.from);
+                    }
                     order = next;
                 }
             }

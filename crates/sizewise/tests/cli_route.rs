@@ -653,7 +653,10 @@ async fn the_cascade_escalates_answers_that_fail_their_check_before_any_byte_is_
 /// A fresh database on the test PostgreSQL server (`SIZEWISE_TEST_POSTGRES`, which
 /// `scripts/test.sh` starts), or `None` with a note when there is none.
 async fn fresh_postgres() -> Option<String> {
-    let Ok(url) = std::env::var("SIZEWISE_TEST_POSTGRES") else {
+    let Some(url) = std::env::var("SIZEWISE_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
         assert!(
             std::env::var_os("SIZEWISE_REQUIRE_POSTGRES").is_none(),
             "SIZEWISE_REQUIRE_POSTGRES is set but SIZEWISE_TEST_POSTGRES is not"
