@@ -657,6 +657,8 @@ async fn forward(
     let mut order = decision.order.clone();
     // Upstreams asked before the loop below (a cascade's small one), for the ledger.
     let mut asked_first = String::new();
+    // The budget sent the request to a zero-cost upstream: nothing to escalate to.
+    let mut budget_bound = false;
 
     // Budgets last: a key that cannot pay for the choice goes to a zero-cost upstream, or
     // is refused.
@@ -692,6 +694,7 @@ async fn forward(
                     first.cost(prompt_bound, out_bound)
                 );
                 order = free;
+                budget_bound = true;
             } else {
                 let m = format!(
                     "key `{}` has US${left:.4} left of its budget, less than this request may cost on `{}` (US${:.4}){}",
@@ -713,6 +716,7 @@ async fn forward(
     if let Some(c) = &cfg.cascade
         && kind == Kind::Chat
         && !decision.pinned
+        && !budget_bound
         && order.first() == Some(&c.from)
         && decision.allowed.contains(&c.to)
     {
