@@ -163,8 +163,9 @@ pub fn route(catalog: &Catalog, args: RouteArgs) -> anyhow::Result<()> {
         } else {
             writeln!(
                 out,
-                "served {} requests: {} answered, {} failed, {} refused; US${:.4} spent, US${:.4} saved against always-{}",
+                "served {} request{}: {} answered, {} failed, {} refused; US${:.4} spent, US${:.4} saved against always-{}",
                 t.requests,
+                if t.requests == 1 { "" } else { "s" },
                 t.ok,
                 t.errors,
                 t.rejected,
