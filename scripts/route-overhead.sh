@@ -13,43 +13,7 @@ rate=${1:-1000}
 duration=${2:-10s}
 rounds=${3:-3}
 
-cargo build --release --locked -p sizewise --bin sizewise >&2
-bin=${CARGO_TARGET_DIR:-target}/release/sizewise
-scratch=$(mktemp -d)
-# Servers start inside $(...), a subshell: their pids go to a file the cleanup reads.
-cleanup() { [ -f "$scratch/pids" ] && kill $(cat "$scratch/pids") 2>/dev/null; rm -rf "$scratch"; }
-trap cleanup EXIT
-export SIZEWISE_STORE=$scratch/runs.db
-unset SIZEWISE_CATALOG
-
-# Starts a server whose first stdout line is JSON with "url"; prints the url.
-start() {
-  local out=$1; shift
-  "$bin" "$@" >"$out" 2>"$out.err" &
-  echo $! >>"$scratch/pids"
-  for _ in $(seq 100); do
-    if [ -s "$out" ]; then python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["url"])' "$out"; return; fi
-    sleep 0.1
-  done
-  echo "server did not start: $(cat "$out.err")" >&2; exit 1
-}
-
-upstream=$(start "$scratch/sim.out" simulate sim --ttft-ms 0 --tpot-ms 0 --port 0 --json)
-cat >"$scratch/route.toml" <<EOF
-listen = "127.0.0.1:0"
-[[upstream]]
-name = "small"
-model = "smollm2-135m"
-url = "$upstream"
-local = true
-[[upstream]]
-name = "large"
-model = "llama-3.1-70b"
-url = "$upstream"
-[policy]
-default = "small"
-EOF
-gateway=$(start "$scratch/route.out" route --config "$scratch/route.toml" --json)
+. scripts/route-scratch.sh
 echo "upstream $upstream, gateway $gateway; $rate req/s for $duration, $rounds rounds" >&2
 
 bench() {

@@ -45,8 +45,6 @@ pub struct Decision {
     pub pii: Vec<PiiKind>,
     /// Non-local upstreams must get the redacted prompt.
     pub redact: bool,
-    /// Prompt tokens counted with the chosen upstream's tokenizer, when they were counted.
-    pub prompt_tokens: Option<u64>,
     /// The client named the upstream.
     pub pinned: bool,
 }
@@ -290,7 +288,6 @@ pub fn decide(cfg: &Config, counters: &Counters, info: &RequestInfo) -> Result<D
     }
     let reason = ascii(&why.join("; "));
     Ok(Decision {
-        prompt_tokens: counted[first],
         order,
         allowed,
         reason,
@@ -339,7 +336,7 @@ fn rule_matches(
 }
 
 /// Header values must be visible ASCII.
-fn ascii(s: &str) -> String {
+pub(crate) fn ascii(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_ascii_graphic() || c == ' ' {

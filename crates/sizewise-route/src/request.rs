@@ -420,11 +420,6 @@ impl SseScan {
         }
         self.client_wants_usage || !empty_choices
     }
-
-    /// Bytes received after the last complete event.
-    pub fn pending(&self) -> usize {
-        self.buf.len()
-    }
 }
 
 #[cfg(test)]

@@ -182,11 +182,6 @@ impl Gateway {
     pub fn totals(&self) -> crate::metrics::Totals {
         self.metrics.totals()
     }
-
-    /// Key state by name (for tests and reports).
-    pub fn key_left(&self, name: &str) -> Option<f64> {
-        self.keys.iter().find(|k| k.key.name == name)?.left()
-    }
 }
 
 /// Each upstream's `Authorization` header from its `api_key_env` (none when the variable is
@@ -1187,16 +1182,9 @@ fn with_failures(reason: &str, failures: &[Failure]) -> String {
             f.upstream, f.message
         ));
     }
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_graphic() || c == ' ' {
-                c
-            } else {
-                '?'
-            }
-        })
-        .take(512)
-        .collect()
+    let mut s = policy::ascii(&s);
+    s.truncate(512);
+    s
 }
 
 fn tried(failures: &[Failure], last: &str) -> String {

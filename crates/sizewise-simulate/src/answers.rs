@@ -26,7 +26,6 @@ pub struct Answers {
     by_prompt: HashMap<String, usize>,
     items: Vec<AnswerItem>,
     right: Vec<bool>,
-    accuracy: f64,
 }
 
 impl Answers {
@@ -66,23 +65,7 @@ impl Answers {
             by_prompt,
             items,
             right,
-            accuracy,
         })
-    }
-
-    /// The accuracy it was built with.
-    pub fn accuracy(&self) -> f64 {
-        self.accuracy
-    }
-
-    /// Items it knows.
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
-
-    /// True when it knows no item (never, once built).
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
     }
 
     /// The answer to a prompt whose last message is `last` (it must end with an item's

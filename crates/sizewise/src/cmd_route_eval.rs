@@ -139,15 +139,17 @@ pub fn route_eval(catalog: &Catalog, args: RouteEvalArgs) -> anyhow::Result<()> 
     if args.json || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
+    // Each item's request, built once: sent to both upstreams, and read by the policy.
+    let bodies: Vec<Value> = prompts.iter().map(chat_body).collect();
     let results: Vec<anyhow::Result<(String, Option<sizewise_route::request::Usage>)>> = rt
         .block_on(async {
             let sem = Arc::new(tokio::sync::Semaphore::new(args.concurrency));
             let mut tasks = Vec::new();
-            for p in &prompts {
+            for (p, body) in prompts.iter().zip(&bodies) {
                 for ui in [small, large] {
                     let (asker, cfg, sem, bar) =
                         (asker.clone(), cfg.clone(), sem.clone(), bar.clone());
-                    let body = chat_body(p);
+                    let body = body.clone();
                     let id = p.id.clone();
                     tasks.push(tokio::spawn(async move {
                         let _permit = sem.acquire_owned().await;
@@ -168,7 +170,7 @@ pub fn route_eval(catalog: &Catalog, args: RouteEvalArgs) -> anyhow::Result<()> 
         });
     bar.finish_and_clear();
     let mut answered = Vec::new();
-    for (p, pair) in prompts.iter().zip(results.chunks(2)) {
+    for ((p, body), pair) in prompts.iter().zip(&bodies).zip(results.chunks(2)) {
         let item = suite.item(p.index).context("an item went missing")?;
         let mut q = [0.0; 2];
         let mut usd = [0.0; 2];
@@ -186,9 +188,8 @@ pub fn route_eval(catalog: &Catalog, args: RouteEvalArgs) -> anyhow::Result<()> 
             q[k] = score_text(&suite, item, text).flexible.value;
             usd[k] = usage.map_or(0.0, |u| cfg.upstreams[ui].cost(u.prompt, u.completion));
         }
-        let body = chat_body(p);
         answered.push(Answered {
-            text: policy_text(&body),
+            text: policy_text(body),
             small: q[0],
             large: q[1],
             small_usd: usd[0],

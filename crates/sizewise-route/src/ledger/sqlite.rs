@@ -101,9 +101,9 @@ pub fn read_all(path: &Path) -> Result<Vec<Row>, RouteError> {
     rows.collect::<Result<Vec<_>, _>>().map_err(err)
 }
 
-type Job = (Row, Option<oneshot::Sender<Result<(), String>>>);
+type Job = (Row, oneshot::Sender<Result<(), String>>);
 
-/// The writer's handle: send rows, optionally wait until they are committed.
+/// The writer's handle: send a row and wait until it is committed.
 #[derive(Debug, Clone)]
 pub struct SqliteLedger {
     tx: mpsc::Sender<Job>,
@@ -135,15 +135,10 @@ impl SqliteLedger {
     pub async fn commit(&self, row: Row) -> Result<(), String> {
         let (done, wait) = oneshot::channel();
         self.tx
-            .send((row, Some(done)))
+            .send((row, done))
             .map_err(|_| "the ledger writer has stopped".to_string())?;
         wait.await
             .map_err(|_| "the ledger writer has stopped".to_string())?
-    }
-
-    /// Writes `row` without waiting.
-    pub fn record(&self, row: Row) {
-        let _ = self.tx.send((row, None));
     }
 }
 
@@ -163,9 +158,7 @@ fn writer(mut conn: Connection, rx: mpsc::Receiver<Job>, path: &Path) {
             eprintln!("sizewise route: ledger write failed: {e}");
         }
         for (_, done) in batch.drain(..) {
-            if let Some(d) = done {
-                let _ = d.send(result.clone());
-            }
+            let _ = done.send(result.clone());
         }
     }
 }
@@ -213,18 +206,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("l.sqlite");
         let l = SqliteLedger::open(&path).unwrap();
-        for i in 0..10u32 {
-            let row = Row {
-                id: format!("r{i}"),
-                key: if i.is_multiple_of(2) { "a" } else { "b" }.into(),
-                cost_usd: 0.5,
-                ..Row::default()
-            };
-            if i == 9 {
-                l.commit(row).await.unwrap();
-            } else {
-                l.record(row);
-            }
+        // Concurrent commits, so the writer groups some of them in one transaction.
+        let tasks: Vec<_> = (0..10u32)
+            .map(|i| {
+                let l = l.clone();
+                let row = Row {
+                    id: format!("r{i}"),
+                    key: if i.is_multiple_of(2) { "a" } else { "b" }.into(),
+                    cost_usd: 0.5,
+                    ..Row::default()
+                };
+                tokio::spawn(async move { l.commit(row).await })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap().unwrap();
         }
         let rows = read_all(&path).unwrap();
         assert_eq!(rows.len(), 10);
