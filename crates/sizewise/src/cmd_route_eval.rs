@@ -366,7 +366,8 @@ fn print_report(v: &Value, r: &CurveReport) -> anyhow::Result<()> {
     if r.large_quality > r.small_quality && r.apgr < 0.5 + RANDOM_MARGIN {
         writeln!(
             out,
-            "warning: the difficulty score is not clearly better than a random split on these items (APGR within {RANDOM_MARGIN} of 0.5); a random share of large calls would do about as well"
+            "warning: the difficulty score is not clearly better than a random split on these items (APGR {:.3}, below 0.5 + {RANDOM_MARGIN}); a random share of large calls would do about as well",
+            r.apgr
         )?;
     } else if r.large_quality <= r.small_quality {
         writeln!(
