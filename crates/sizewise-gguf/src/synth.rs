@@ -725,17 +725,43 @@ pub fn scale_offsets(t: GgmlType) -> Option<&'static [usize]> {
     }
 }
 
-/// The scale written into every block of `t`: small enough that the weights it scales
-/// (`d * q`, up to 127 for Q8_0, 15 * 63 for Q4_K, 32 * 128 for Q6_K) stay within about
-/// +-0.25, and a normal f16 so that no NaN, infinity or denormal reaches the kernels.
-fn block_scale(t: GgmlType) -> u16 {
-    let d = match t {
-        GgmlType::Q8_0 => 1.0 / 4096.0,
-        GgmlType::Q4_0 | GgmlType::Q4_1 => 1.0 / 256.0,
-        GgmlType::Q5_0 => 1.0 / 512.0,
-        _ => 1.0 / 16384.0,
-    };
-    f16_bits(d)
+/// The scale written into every block of `t`, so that its weights have a standard
+/// deviation near 0.01, like the float types' (uniform in +-[`WEIGHT_RANGE`]): `d * q` with
+/// `q` centred (`q - 8` for the 4-bit types, `q - 16` for Q5_0, -128..127 for Q8_0, and
+/// Q6_K's `q - 32` times a signed 8-bit sub-block scale). A normal f16, so that no NaN,
+/// infinity or denormal reaches the kernels.
+fn block_scale(t: GgmlType) -> f32 {
+    match t {
+        GgmlType::Q8_0 => 1.0 / 8192.0,
+        GgmlType::Q4_0 | GgmlType::Q4_1 | GgmlType::Q4K => 1.0 / 512.0,
+        GgmlType::Q5_0 => 1.0 / 1024.0,
+        _ => 1.0 / 131_072.0,
+    }
+}
+
+/// Makes one random block of `t` decode to weights centred on zero: every scale field gets
+/// [`block_scale`], Q4_1's minimum is `-8 d` (so its weights are `d (q - 8)`, as Q4_0's), and
+/// Q4_K's eight sub-blocks get scale 1 and minimum 8 (so `d q - dmin 8`, with `dmin = d`).
+/// Random minimums would give every weight of a row the same sign: a synthetic model's
+/// activations would then overflow, and llama.cpp's softmax and attention would run on
+/// infinities and NaNs, at a speed no real model has.
+fn shape_block(t: GgmlType, block: &mut [u8]) {
+    let d = block_scale(t);
+    for &o in scale_offsets(t).unwrap_or(&[]) {
+        block[o..o + 2].copy_from_slice(&f16_bits(d).to_le_bytes());
+    }
+    match t {
+        GgmlType::Q4_1 => block[2..4].copy_from_slice(&f16_bits(-8.0 * d).to_le_bytes()),
+        GgmlType::Q4K => {
+            // get_scale_min_k4: bytes 0-3 hold the scales of sub-blocks 0-3, bytes 4-7 their
+            // minimums, bytes 8-11 the low bits of sub-blocks 4-7 (scale | minimum << 4), and
+            // the top two bits of bytes 0-7 the high bits of sub-blocks 4-7 (zero here).
+            block[4..8].fill(1);
+            block[8..12].fill(8);
+            block[12..16].fill(0x81);
+        }
+        _ => {}
+    }
 }
 
 /// Writes the data of one tensor in chunks, reporting the bytes written so far.
@@ -752,8 +778,6 @@ fn write_tensor_data<W: Write>(
     let unit_bytes = ty.block_bytes();
     let units_per_chunk = (CHUNK_BYTES as u64 / unit_bytes).max(1);
     let mut left = layout.n_bytes / unit_bytes;
-    let scale = block_scale(ty).to_le_bytes();
-    let offsets = scale_offsets(ty).unwrap_or(&[]);
     while left > 0 {
         let n = left.min(units_per_chunk);
         buf.clear();
@@ -785,9 +809,7 @@ fn write_tensor_data<W: Write>(
             _ => {
                 rng.fill(buf);
                 for block in buf.chunks_exact_mut(unit_bytes as usize) {
-                    for &o in offsets {
-                        block[o..o + 2].copy_from_slice(&scale);
-                    }
+                    shape_block(ty, block);
                 }
             }
         }
@@ -1069,17 +1091,101 @@ mod tests {
         assert!(b.iter().all(|x| x.abs() <= WEIGHT_RANGE) && b.iter().any(|&x| x != 0.0));
     }
 
+    /// The f32 value of IEEE half-precision bits.
+    fn from_half(h: u16) -> f32 {
+        let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
+        let (exp, mant) = (i32::from((h >> 10) & 0x1F), f32::from(h & 0x3FF));
+        sign * if exp == 0 {
+            mant * 2f32.powi(-24)
+        } else {
+            (1.0 + mant / 1024.0) * 2f32.powi(exp - 15)
+        }
+    }
+
+    /// The weights of one block of `t` as llama.cpp dequantizes them (the types whose
+    /// random blocks need shaping to be centred, and Q8_0).
+    fn dequantize(t: GgmlType, b: &[u8]) -> Vec<f32> {
+        let half = |o: usize| from_half(u16::from_le_bytes([b[o], b[o + 1]]));
+        let nibbles = |qs: &[u8]| -> Vec<f32> {
+            // Low nibbles are the first half of the block, high nibbles the second.
+            let lo = qs.iter().map(|q| f32::from(q & 0xF));
+            let hi = qs.iter().map(|q| f32::from(q >> 4));
+            lo.chain(hi).collect()
+        };
+        match t {
+            GgmlType::Q8_0 => b[2..34]
+                .iter()
+                .map(|&q| half(0) * f32::from(q as i8))
+                .collect(),
+            GgmlType::Q4_0 => nibbles(&b[2..18])
+                .iter()
+                .map(|q| half(0) * (q - 8.0))
+                .collect(),
+            GgmlType::Q4_1 => nibbles(&b[4..20])
+                .iter()
+                .map(|q| half(0) * q + half(2))
+                .collect(),
+            GgmlType::Q4K => {
+                let (d, dmin, sc) = (half(0), half(2), &b[4..16]);
+                let scale_min = |j: usize| -> (f32, f32) {
+                    let (s, m) = if j < 4 {
+                        (sc[j] & 63, sc[j + 4] & 63)
+                    } else {
+                        (
+                            (sc[j + 4] & 0xF) | ((sc[j - 4] >> 6) << 4),
+                            (sc[j + 4] >> 4) | ((sc[j] >> 6) << 4),
+                        )
+                    };
+                    (f32::from(s), f32::from(m))
+                };
+                let mut w = Vec::with_capacity(256);
+                for chunk in 0..4 {
+                    let qs = &b[16 + 32 * chunk..16 + 32 * (chunk + 1)];
+                    for (k, shift) in [(2 * chunk, 0), (2 * chunk + 1, 4)] {
+                        let (s, m) = scale_min(k);
+                        w.extend(
+                            qs.iter()
+                                .map(|q| d * s * f32::from((q >> shift) & 0xF) - dmin * m),
+                        );
+                    }
+                }
+                w
+            }
+            _ => unreachable!("not dequantized here"),
+        }
+    }
+
+    #[test]
+    fn quantized_weights_are_centred_and_small() {
+        // Random minimums once made every Q4_1 weight positive: a synthetic model's
+        // activations overflowed and llama.cpp ran its attention on infinities.
+        let s = spec(1, 256, true, SynthArch::Llama);
+        for (p, t) in [
+            (SynthPrecision::Q8_0, GgmlType::Q8_0),
+            (SynthPrecision::Q4_0, GgmlType::Q4_0),
+            (SynthPrecision::Q4_1, GgmlType::Q4_1),
+            (SynthPrecision::Q4KM, GgmlType::Q4K),
+        ] {
+            let (bytes, _) = write(&s, p, 9);
+            let f = GgufFile::from_bytes(&bytes).unwrap();
+            let tensor = f.tensor("blk.0.ffn_up.weight").unwrap();
+            assert_eq!(tensor.ggml_type, t);
+            let data =
+                &bytes[tensor.file_offset as usize..(tensor.file_offset + tensor.n_bytes) as usize];
+            let w: Vec<f32> = data
+                .chunks_exact(t.block_bytes() as usize)
+                .flat_map(|b| dequantize(t, b))
+                .collect();
+            let n = w.len() as f32;
+            let mean = w.iter().sum::<f32>() / n;
+            let sd = (w.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / n).sqrt();
+            assert!(mean.abs() < 0.001, "{t:?}: mean {mean}");
+            assert!((0.005..0.02).contains(&sd), "{t:?}: sd {sd}");
+        }
+    }
+
     #[test]
     fn half_weights_are_centred() {
-        let from_half = |h: u16| {
-            let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
-            let (exp, mant) = (i32::from((h >> 10) & 0x1F), f32::from(h & 0x3FF));
-            sign * if exp == 0 {
-                mant * 2f32.powi(-24)
-            } else {
-                (1.0 + mant / 1024.0) * 2f32.powi(exp - 15)
-            }
-        };
         let s = spec(1, 256, true, SynthArch::Llama);
         let (bytes, _) = write(&s, SynthPrecision::F16, 5);
         let f = GgufFile::from_bytes(&bytes).unwrap();
