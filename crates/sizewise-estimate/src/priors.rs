@@ -90,7 +90,7 @@ pub struct Priors {
 }
 
 const GPU_BASIS: &str = "fitted across published GPU measurements (FasterTransformer 13B on A100 via Kipply; llama.cpp on P40 and RTX 3080): decode 62-90% of peak bandwidth plus a per-layer launch cost; see docs/VALIDATION.md";
-const CPU_BASIS: &str = "llama.cpp on CPUs: decode reads weights at about half to three quarters of DRAM bandwidth (STREAM-like), and its matrix-vector kernels reach a share of the core's f32 peak that depends on the tensor type (repacked Q4_0/Q4_K 64%, 5-bit 42%; Q4_1 64% less a cost per row, 38% on 576-wide rows), plus 25-120 us per layer of small ops; prompt processing reaches 35-90% of the f32 SIMD peak. Fitted with `bench --gguf` from 135M to 1.2B parameters on a 2-vCPU EPYC (docs/VALIDATION.md); calibrate with `sizewise probe` and `bench --gguf`";
+const CPU_BASIS: &str = "llama.cpp on CPUs: decode reads weights at 55-95% of DRAM bandwidth (STREAM-like), and its matrix-vector kernels reach a share of the core's f32 peak that depends on the tensor type (repacked Q4_K 92%, Q4_0 82%, Q6_K 64%, Q4_1 63%, Q8_0 54%, 5-bit 49%), plus the attention over the cache (a fixed cost per query head and cached token beyond its multiply-adds), a pass over the vocabulary's logits, and 8-80 us per layer of small ops; prompt processing reaches 35-90% of the f32 SIMD peak. Fitted with `bench --gguf` on 22 files from 135M to 1.2B parameters on a 2-vCPU EPYC (docs/VALIDATION.md); calibrate with `sizewise probe` and `bench --gguf`";
 const APPLE_BASIS: &str =
     "llama.cpp Metal on Apple silicon: decode about 60-85% of unified-memory bandwidth";
 const MOBILE_BASIS: &str =
@@ -133,37 +133,48 @@ pub fn x86_cpu_repacks(ggml_type: &str) -> bool {
 
 /// Share of one core's f32 peak (two FLOPs per weight) that llama.cpp's matrix-vector
 /// kernel for a GGUF type reaches when it decodes one token on an x86 CPU with AVX2. The
-/// repacked 8x8 kernels of Q4_0, Q4_K and IQ4_NL run fastest; Q8_0 and the float types are
-/// held back by memory before their kernels, so their figures are lower bounds. Fitted to
-/// synthetic Llama 3.2 1B files of each type on one core of a 2-vCPU AMD EPYC
-/// (`scripts/kernel-rates.sh`, docs/VALIDATION.md); Q5_K and the rarer types get the plain
-/// 5-bit figure until measured.
+/// repacked 8x8 kernels of Q4_K, Q4_0 and IQ4_NL run fastest; Q8_0 and the float types wait
+/// on memory, so their figures hold for a core with this one's ratio of bandwidth to
+/// compute, and the estimate's bandwidth bound covers the others. Fitted by least squares,
+/// together with [`CPU_LOGIT_COST`] and the per-layer cost, to 22 GGUF files on one core of
+/// a 2-vCPU AMD EPYC: synthetic SmolLM2-135M, SmolLM2-360M, Qwen2.5-0.5B and Llama 3.2 1B
+/// in Q4_K_M, Q4_0, Q4_1, Q5_0 and Q8_0, and the real SmolLM2-135M Q4_1 and Gemma 3 270M
+/// Q4_K_M, each decoding 64 tokens after a 16-token prompt, the median of three rounds
+/// (`scripts/decode-fit.sh`, docs/VALIDATION.md, "A fit over 22 files": 3.0% RMS error).
+/// The fit found no cost per row for any type. F16 keeps its earlier figure; Q5_K and the
+/// rarer types get Q5_0's until measured.
 pub fn cpu_decode_kernel(ggml_type: &str) -> f64 {
     match ggml_type {
-        "Q4_0" | "Q4_K" | "IQ4_NL" => 0.64,
-        "Q6_K" => 0.72,
-        "Q4_1" => 0.64,
-        "Q8_0" | "F32" => 0.50,
+        "Q4_K" => 0.92,
+        "Q4_0" | "IQ4_NL" => 0.82,
+        "Q6_K" => 0.64,
+        "Q4_1" => 0.63,
+        "Q8_0" | "F32" => 0.54,
         "F16" | "BF16" => 0.30,
-        _ => 0.42,
+        _ => 0.49,
     }
 }
 
-/// The time llama.cpp's CPU matrix-vector kernel for a GGUF tensor type spends on each row
-/// beyond its weights, as multiply-adds at the type's rate: a row of K weights costs as
-/// much as `K / cpu_decode_kernel + cpu_decode_row_cost` multiply-adds at the f32 peak. It
-/// matters for short rows (small models): Q4_1, whose kernel goes row by row, ran 0.38 of
-/// the peak on SmolLM2-135M's 576-wide rows and 0.54 on Llama 3.2 1B's 2048-wide ones. The
-/// figure is fitted to synthetic SmolLM2-135M and Llama 3.2 1B Q4_1 files on one core of a
-/// 2-vCPU AMD EPYC, and predicted Qwen2.5-0.5B's (896-wide) decode within 1%
-/// (docs/VALIDATION.md). The repacked Q4_0 kernels, which take eight rows at a time, and
-/// the memory-bound Q8_0 showed no such trend; the types not measured get none.
-pub fn cpu_decode_row_cost(ggml_type: &str) -> f64 {
-    match ggml_type {
-        "Q4_1" => 720.0,
-        _ => 0.0,
-    }
-}
+/// What llama.cpp on a CPU spends per decoded token on each vocabulary entry beyond the
+/// output projection's multiply-adds, as multiply-adds at the f32 peak: the projection's
+/// work per row, copying the logits out, and the sampler's pass that lists every token
+/// with its logit. 540 in the fit of [`cpu_decode_kernel`] (about 10 ns on a 107 GFLOP/s
+/// core): 2.6 ms per token for Gemma 3's 262,144 entries, 0.5 ms for SmolLM2's 49,152.
+pub const CPU_LOGIT_COST: f64 = 540.0;
+
+/// Share of one core's f32 peak that llama.cpp's CPU flash attention reaches on the
+/// multiply-adds of one decoded token's scores and weighted sum (f16 cache).
+pub const CPU_ATTENTION_SHARE: f64 = 0.6;
+
+/// What llama.cpp's CPU flash attention spends on each (query head, cached token) pair of a
+/// decoded token beyond the multiply-adds, as multiply-adds at the f32 peak: the online
+/// softmax's exponential and rescaling, and the f16 conversions. On one core of a 2-vCPU AMD
+/// EPYC (about 106 GFLOP/s), decoding with 800 cached tokens instead of 32 cost 24 to 34 ns
+/// more per pair on SmolLM2-135M, Qwen2.5-0.5B and Llama 3.2 1B (head size 64) and 44 to
+/// 52 ns on Gemma 3 270M (head size 256): 1,050 to 1,900 multiply-adds beyond the product
+/// over twelve such pairs of runs, 1,400 their median (docs/VALIDATION.md, "Attention on a
+/// CPU"). Without it, SmolLM2's decode after a 1,024-token prompt was estimated 46% fast.
+pub const CPU_ATTENTION_PAIR_COST: f64 = 1400.0;
 
 /// The spread of [`cpu_decode_kernel`] across machines: (slow, typical, fast) factors.
 pub const CPU_KERNEL_BAND: Tri = Tri::new(0.75, 1.0, 1.25);
@@ -208,11 +219,13 @@ pub fn priors(
         }),
         (Engine::LlamaCpp, Cpu) => Ok(Priors {
             prefill_mfu: Tri::new(0.35, 0.60, 0.90),
-            decode_bw: Tri::new(0.45, 0.60, 0.75),
-            // Norms, RoPE, softmax, residual adds and each op's dispatch, one thread: what
-            // `bench --gguf` left over beyond the weights and the cache, 31-110 us per layer
-            // across 135M-1.2B models (docs/VALIDATION.md).
-            per_layer_s: Tri::new(120.0 * us, 60.0 * us, 25.0 * us),
+            // Q8_0 files, whose kernels wait on memory, read their weights at 78% of one
+            // core's read bandwidth (docs/VALIDATION.md, "A fit over 22 files").
+            decode_bw: Tri::new(0.55, 0.80, 0.95),
+            // Norms, RoPE, residual adds and each op's dispatch: 24 us per layer on one
+            // thread in the fit over 22 files (docs/VALIDATION.md); the slow end allows for
+            // the barriers between ops when several threads share a step.
+            per_layer_s: Tri::new(80.0 * us, 24.0 * us, 8.0 * us),
             per_request_s: Tri::new(10.0 * ms, 3.0 * ms, 1.0 * ms),
             basis: CPU_BASIS,
         }),
