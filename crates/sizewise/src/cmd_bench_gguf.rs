@@ -219,6 +219,29 @@ impl LocalTarget {
     }
 }
 
+/// The file's weight matrices by GGUF type, as the estimator sees them: the data behind
+/// `scripts/decode-fit.sh`'s fit of the CPU kernels. Empty when the file has no estimate.
+pub fn weights_by_type(target: &Result<LocalTarget, String>) -> Value {
+    let Ok(t) = target else {
+        return json!([]);
+    };
+    Value::Array(
+        t.scenario
+            .weight_types
+            .iter()
+            .map(|w| {
+                json!({
+                    "type": w.ggml_type,
+                    "params": w.params,
+                    "rows": w.rows,
+                    "bytes": w.bytes,
+                    "decode": w.decode,
+                })
+            })
+            .collect(),
+    )
+}
+
 /// The estimator's figures in the benchmark's JSON.
 fn estimate_json(n: &sizewise_estimate::Numbers) -> Value {
     json!({
@@ -391,7 +414,7 @@ mod engine_bench {
 
     use super::{
         BenchShape, LocalTarget, MeanSd, Sample, add_ratios, calibrate, kv_cache_bytes,
-        local_estimate, peak_rss_bytes, rss_split_bytes,
+        local_estimate, peak_rss_bytes, rss_split_bytes, weights_by_type,
     };
     use crate::cmd_bench::{BenchArgs, BenchFormat};
 
@@ -580,6 +603,7 @@ mod engine_bench {
             "rss_at_end_bytes": rss_split_bytes(),
             "status": if cancelled { "incomplete" } else { "complete" },
             "estimate": estimate,
+            "weights_by_type": weights_by_type(&target),
             "samples": samples,
         });
         add_ratios(
