@@ -69,8 +69,8 @@ pub struct TypedWeights {
     /// take. The token-embedding table, looked up row by row, is not.
     pub repackable_shape: bool,
     /// Rows of these matrices (weights over row length); 0 when unknown. The estimate does
-    /// not use it (`scripts/decode-fit.sh` found no cost per row); `bench --gguf --json`
-    /// reports it for that fit.
+    /// not use it: over 22 files the CPU kernels' speed followed the type, not the row
+    /// length (docs/VALIDATION.md, "A fit over 22 files").
     pub rows: f64,
 }
 
