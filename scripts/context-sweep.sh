@@ -41,7 +41,7 @@ for i in range(n):
     cells, name = [], ""
     for p in prompts:
         v = json.load(open(os.path.join(d, f"{i}.{p}.json")))
-        name = v["model"] + (" (synthetic)" if v["synthetic"] else "")
+        name = v["model"]
         m, e = v["decode_tokens_per_s"]["mean"], v["estimate"].get("decode_tokens_per_s")
         cells.append(f"{m:.1f}, {e:.1f} ({(e / m - 1) * 100:+.0f}%)" if e else f"{m:.1f}, -")
     print(f"| {name} | " + " | ".join(cells) + " |")

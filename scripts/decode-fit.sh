@@ -2,8 +2,7 @@
 # Fits llama.cpp's CPU decode costs on this machine, the priors of
 # crates/sizewise-estimate/src/priors.rs (docs/VALIDATION.md, "A fit over 22 files"):
 # - the share of the one-thread f32 peak each tensor type's matrix-vector kernel reaches
-#   (`cpu_decode_kernel`), and whether Q4_1's kernel pays a cost per row (short rows made it
-#   look so once; the fit now finds none);
+#   (`cpu_decode_kernel`);
 # - the pass over the logits per vocabulary entry (`CPU_LOGIT_COST`);
 # - the small ops per layer (the per-layer prior of llama.cpp on CPUs).
 # Synthetic SmolLM2-135M, SmolLM2-360M, Qwen2.5-0.5B and Llama 3.2 1B files (`sizewise synth`)
@@ -55,6 +54,10 @@ for r in $(seq "$rounds"); do
   done
 done
 
+# SIZEWISE_FIT_RESULTS keeps the measurements (JSON) for another look.
+if [ -n "${SIZEWISE_FIT_RESULTS:-}" ]; then
+  mkdir -p "$SIZEWISE_FIT_RESULTS" && cp "$scratch"/*.json "$SIZEWISE_FIT_RESULTS"/
+fi
 python3 - "$scratch" "$prompt" "$output" <<'PY'
 import glob, json, os, sys
 import numpy as np
@@ -87,7 +90,7 @@ for f in sorted(glob.glob(os.path.join(d, "*.model.json"))):
     attention = pairs * (4 * a["head_dim"] / ATT_SHARE + 2 * ATT_PAIR) / peak
     tpot = float(np.median([1 / v["decode_tokens_per_s"]["mean"] for v in runs]))
     x = [w.get(t, {}).get("params", 0) for t in types]
-    x += [w.get("Q4_1", {}).get("rows", 0), a["layers"], a["vocab"]]
+    x += [a["layers"], a["vocab"]]
     names.append(name); rows.append(x); y.append(tpot - attention)
     meas.append(1 / tpot); att.append(attention)
     est.append(b["estimate"].get("decode_tokens_per_s") or float("nan"))
@@ -108,7 +111,6 @@ print()
 for i, t in enumerate(types):
     if used[i]:
         print(f"cpu_decode_kernel(\"{t}\"): {2 / (sol[i] * peak):.2f} of the f32 peak")
-print(f"Q4_1 cost per row: {sol[len(types)] * peak / 2:.0f} multiply-adds (the estimate counts none)")
 print(f"per layer: {sol[-2] * 1e6:.1f} us")
 print(f"CPU_LOGIT_COST: {sol[-1] * peak / 2:.0f} multiply-adds per vocabulary entry")
 print(f"RMS error of the fit: {np.sqrt(np.mean((fit / Y - 1) ** 2)):.1%} over {len(Y)} files")
