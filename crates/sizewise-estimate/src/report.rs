@@ -353,9 +353,15 @@ pub fn estimate_json_with_training(
         "ttft_ms": leaf(n.ttft_s.map(|x| x * 1e3), "ms", format!(
             "max(prefill FLOPs / ({peak:.1} TFLOPS x {g} x MFU), weights / bandwidth) + per-layer and per-request overheads; prompt {} tokens, batch 1{}; {mfu_basis}{peak_note}", s.prompt_tokens,
             if s.network_rtt_ms > 0.0 { format!(", + {} ms network round trip", s.network_rtt_ms) } else { String::new() })),
-        "tpot_ms": leaf(n.tpot_s.map(|x| x * 1e3), "ms", format!(
-            "max((weights read + KV at {} tokens x batch {b}) / ({bw:.0} GB/s x {g} x efficiency), FLOPs / compute) + {} layers x per-layer overhead{}",
-            s.prompt_tokens + s.output_tokens / 2, a.layers, if g > 1 {" + all-reduce per layer"} else {""})),
+        "tpot_ms": leaf(n.tpot_s.map(|x| x * 1e3), "ms", if d.engine == crate::Engine::LlamaCpp && h.class == HardwareClass::Cpu {
+            format!(
+                "one operation after another, as llama.cpp runs a step on a CPU: max(weights / ({bw:.0} GB/s x efficiency), kernels at each tensor type's share of the f32 peak) + max(KV at {} tokens x batch {b} / bandwidth, attention multiply-adds + a fixed cost per (query head, cached token) pair) + a pass over {:.0} logits + {} layers x per-layer overhead",
+                s.prompt_tokens + s.output_tokens / 2, a.vocab, a.layers)
+        } else {
+            format!(
+                "max((weights read + KV at {} tokens x batch {b}) / ({bw:.0} GB/s x {g} x efficiency), FLOPs / compute) + {} layers x per-layer overhead{}",
+                s.prompt_tokens + s.output_tokens / 2, a.layers, if g > 1 {" + all-reduce per layer"} else {""})
+        }),
         "decode_tokens_per_s": leaf(n.decode_tokens_per_s, "tokens/s", format!("1 / TPOT, one stream at batch {b}")),
         "e2e_ms": leaf(n.e2e_s.map(|x| x * 1e3), "ms", format!("TTFT + ({} - 1) x TPOT", s.output_tokens)),
     });
