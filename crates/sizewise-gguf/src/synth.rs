@@ -728,8 +728,9 @@ pub fn scale_offsets(t: GgmlType) -> Option<&'static [usize]> {
 /// The scale written into every block of `t`, so that its weights have a standard
 /// deviation near 0.01, like the float types' (uniform in +-[`WEIGHT_RANGE`]): `d * q` with
 /// `q` centred (`q - 8` for the 4-bit types, `q - 16` for Q5_0, -128..127 for Q8_0, and
-/// Q6_K's `q - 32` times a signed 8-bit sub-block scale). A normal f16, so that no NaN,
-/// infinity or denormal reaches the kernels.
+/// Q6_K's `q - 32` times a signed 8-bit sub-block scale). Finite and non-zero, so that no
+/// NaN or infinity reaches the kernels; Q6_K's is an f16 subnormal, which the kernels read
+/// as a normal f32.
 fn block_scale(t: GgmlType) -> f32 {
     match t {
         GgmlType::Q8_0 => 1.0 / 8192.0,
