@@ -10,7 +10,7 @@
 # `bench --gguf` on one thread after a short prompt. The attention over the cache, priced by
 # its own priors, is taken off each step; least squares (python3 with numpy) fit the rest.
 # Prints the fit, and each file's measurement beside the estimate of the priors in the code.
-# About 8 minutes a round; runs in a scratch config and store.
+# About 6 minutes with three rounds; runs in a scratch config and store.
 #
 #   scripts/decode-fit.sh [PROMPT_TOKENS=16] [OUTPUT_TOKENS=64] [REPETITIONS=2]
 #   ROUNDS=3 SIZEWISE_FIT_DIR=/dev/shm/fit scripts/decode-fit.sh
@@ -35,6 +35,8 @@ files_dir=${SIZEWISE_FIT_DIR:-$scratch}
 mkdir -p "$files_dir"
 names=(real-smollm2-135m real-gemma-3-270m)
 paths=("$models/SmolLM2-135M-Instruct.Q4_1.gguf" "$models/gemma-3-270m-q4_k_m.gguf")
+# Removes the scratch folder and the synthetic files (every path after the two real ones).
+trap 'rm -rf "$scratch"; for f in "${paths[@]:2}"; do rm -f "$f"; done' EXIT
 for m in smollm2-135m smollm2-360m qwen2.5-0.5b llama-3.2-1b; do
   for p in q4_k_m q4_0 q4_1 q5_0 q8_0; do
     echo "synth $m $p" >&2
@@ -43,7 +45,6 @@ for m in smollm2-135m smollm2-360m qwen2.5-0.5b llama-3.2-1b; do
     paths+=("$files_dir/$m.$p.gguf")
   done
 done
-trap 'rm -rf "$scratch"; for f in "${paths[@]:2}"; do rm -f "$f"; done' EXIT
 rounds=${ROUNDS:-3}
 for r in $(seq "$rounds"); do
   for i in "${!names[@]}"; do
