@@ -13,11 +13,8 @@ cd "$(dirname "$0")/.."
 output=${1:-64}
 reps=${2:-2}
 read -r -a prompts <<<"${PROMPTS:-16 512 1024}"
-models=${SIZEWISE_MODELS_DIR:-.cache/models}
-for f in SmolLM2-135M-Instruct.Q4_1.gguf gemma-3-270m-q4_k_m.gguf; do
-  [ -f "$models/$f" ] || { echo "no $models/$f: run scripts/fetch-test-models.sh" >&2; exit 2; }
-done
 
+test_models=1
 . scripts/local-scratch.sh
 for m in qwen2.5-0.5b llama-3.2-1b; do
   "$bin" synth "$m" --precision q4_k_m -o "$scratch/$m.synth.gguf" --json >/dev/null

@@ -20,12 +20,9 @@ cd "$(dirname "$0")/.."
 prompt=${1:-16}
 output=${2:-64}
 reps=${3:-2}
-models=${SIZEWISE_MODELS_DIR:-.cache/models}
-for f in SmolLM2-135M-Instruct.Q4_1.gguf gemma-3-270m-q4_k_m.gguf; do
-  [ -f "$models/$f" ] || { echo "no $models/$f: run scripts/fetch-test-models.sh" >&2; exit 2; }
-done
 python3 -c 'import numpy' 2>/dev/null || { echo "needs python3 with numpy (Debian: python3-numpy)" >&2; exit 2; }
 
+test_models=1
 . scripts/local-scratch.sh
 # The synthetic files, written once (about 8 GB; SIZEWISE_FIT_DIR puts them elsewhere, a
 # tmpfs for instance), then ROUNDS rounds over every file: a shared machine drifts by

@@ -15,11 +15,8 @@ cd "$(dirname "$0")/.."
 prompt=${1:-256}
 output=${2:-64}
 reps=${3:-3}
-models=${SIZEWISE_MODELS_DIR:-.cache/models}
-for f in SmolLM2-135M-Instruct.Q4_1.gguf gemma-3-270m-q4_k_m.gguf; do
-  [ -f "$models/$f" ] || { echo "no $models/$f: run scripts/fetch-test-models.sh" >&2; exit 2; }
-done
 
+test_models=1
 . scripts/local-scratch.sh
 for m in qwen2.5-0.5b llama-3.2-1b; do
   echo "synth $m" >&2

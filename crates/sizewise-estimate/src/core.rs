@@ -740,11 +740,8 @@ fn cpu_kernel_seconds(
 /// Seconds llama.cpp's CPU flash attention spends on one decoded token over `ctx` cached
 /// tokens (one sequence): the multiply-adds of the scores and the weighted sum, plus a fixed
 /// cost for every (query head, cached token) pair ([`crate::priors::CPU_ATTENTION_PAIR_COST`]),
-/// at `peak` f32 FLOP/s.
+/// at `peak` f32 FLOP/s (positive: [`cpu_kernel_seconds`] has checked it).
 fn cpu_attention_seconds(a: &ArchSummary, peak: f64, ctx: f64) -> f64 {
-    if peak <= 0.0 {
-        return 0.0;
-    }
     (a.attn_token(ctx) / crate::priors::CPU_ATTENTION_SHARE
         + 2.0 * crate::priors::CPU_ATTENTION_PAIR_COST * a.attn_head_positions(ctx))
         / peak
@@ -754,9 +751,6 @@ fn cpu_attention_seconds(a: &ArchSummary, peak: f64, ctx: f64) -> f64 {
 /// projection: copying them out and the sampler's pass over every vocabulary entry
 /// ([`crate::priors::CPU_LOGIT_COST`]), at `peak` f32 FLOP/s.
 fn cpu_logits_seconds(a: &ArchSummary, peak: f64) -> f64 {
-    if peak <= 0.0 {
-        return 0.0;
-    }
     2.0 * crate::priors::CPU_LOGIT_COST * a.vocab / peak
 }
 
